@@ -1,0 +1,85 @@
+package billing
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stripe/stripe-go/v84/webhook"
+
+	"github.com/paywall/paywall"
+)
+
+// Verifier checks Stripe-Signature headers against one or more endpoint
+// secrets. Several secrets let an operator rotate one without downtime.
+type Verifier struct {
+	Secrets   []string
+	Tolerance time.Duration // 0 means stripe-go's default of 300 s
+}
+
+// ErrSignature is returned for a missing or wrong signature, or a timestamp
+// outside the tolerance: the request did not come from Stripe as sent.
+var ErrSignature = errors.New("bad webhook signature")
+
+// Verify checks payload, the exact bytes received, against the header and
+// returns the event it holds. Events of any API version are accepted: only
+// the fields paywall uses are read later, from either shape.
+func (v Verifier) Verify(payload []byte, header string, now time.Time) (paywall.Event, error) {
+	if header == "" {
+		return paywall.Event{}, fmt.Errorf("%w: no Stripe-Signature header", ErrSignature)
+	}
+	opts := webhook.ConstructEventOptions{Tolerance: v.Tolerance, IgnoreAPIVersionMismatch: true}
+	var lastErr error = webhook.ErrNoValidSignature
+	for _, secret := range v.Secrets {
+		if err := webhook.ValidatePayloadWithTolerance(payload, header, secret, tolerance(v)); err != nil {
+			lastErr = err
+			continue
+		}
+		se, err := webhook.ConstructEventWithOptions(payload, header, secret, opts)
+		if err != nil {
+			return paywall.Event{}, fmt.Errorf("not a Stripe event: %w", err)
+		}
+		if se.ID == "" || se.Type == "" {
+			return paywall.Event{}, fmt.Errorf("not a Stripe event: no id or type")
+		}
+		return paywall.Event{
+			ID:         se.ID,
+			Type:       string(se.Type),
+			APIVersion: se.APIVersion,
+			Livemode:   se.Livemode,
+			Created:    time.Unix(se.Created, 0),
+			Payload:    payload,
+			ReceivedAt: now,
+		}, nil
+	}
+	return paywall.Event{}, fmt.Errorf("%w: %w", ErrSignature, lastErr)
+}
+
+func tolerance(v Verifier) time.Duration {
+	if v.Tolerance == 0 {
+		return webhook.DefaultTolerance
+	}
+	return v.Tolerance
+}
+
+// dataObject returns the raw data.object of a stored event payload.
+func dataObject(payload []byte) ([]byte, error) {
+	var env struct {
+		Data struct {
+			Object json.RawMessage `json:"object"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(payload, &env); err != nil {
+		return nil, fmt.Errorf("decode event: %w", err)
+	}
+	if len(env.Data.Object) == 0 {
+		return nil, fmt.Errorf("decode event: no data.object")
+	}
+	return env.Data.Object, nil
+}
+
+// Sign returns a Stripe-Signature header for payload, as Stripe computes it.
+func Sign(payload []byte, secret string, at time.Time) string {
+	return fmt.Sprintf("t=%d,v1=%x", at.Unix(), webhook.ComputeSignature(at, payload, secret))
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/paywall/paywall/account"
+	"github.com/paywall/paywall/billing"
+	"github.com/paywall/paywall/config"
+	"github.com/paywall/paywall/examples/site"
+	"github.com/paywall/paywall/guard"
+	"github.com/paywall/paywall/mail"
+	"github.com/paywall/paywall/sqlite"
+	"github.com/paywall/paywall/web"
+)
+
+// options are the knobs tests turn; the zero value is production's.
+type options struct {
+	bcryptCost int
+}
+
+// App is one running paywall: every part built from the config and wired
+// together. main and the end-to-end tests start the same value.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	store    *sqlite.Store
+	listener net.Listener
+	server   *http.Server
+	worker   *billing.Worker
+	outbox   *mail.Outbox
+}
+
+// NewApp opens the database, applies migrations, loads the site's rules and
+// starts listening, so that Addr is known before Run.
+func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts options) (*App, error) {
+	store, err := sqlite.Open(cfg.DatabasePath)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, store: store}
+	if err := a.build(ctx, opts); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context, opts options) error {
+	cfg, log := a.cfg, a.log
+	n, err := a.store.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("database ready", "database", "sqlite:"+cfg.DatabasePath, "migrations_applied", n)
+
+	g, err := loadGuard(cfg)
+	if err != nil {
+		return err
+	}
+	for _, r := range g.Rules() {
+		log.Info("rule", "path", r.Path, "plans", strings.Join(r.Plans, ","), "source", r.Source)
+	}
+
+	a.listener, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("PAYWALL_ADDR: cannot listen on %s: %w", cfg.Addr, err)
+	}
+
+	accounts := account.NewLocal(a.store, cfg.BaseURL)
+	if opts.bcryptCost != 0 {
+		accounts.Cost = opts.bcryptCost
+	}
+	a.outbox = mail.NewOutbox(a.store, accounts, mail.Log{Logger: log.With("component", "mail")},
+		cfg.BaseURL.Host, log.With("component", "outbox"))
+	a.worker = billing.NewWorker(a.store, cfg.Catalog, log.With("component", "events"))
+	a.worker.Applied = func(int64) { a.outbox.Poke() }
+
+	srv := &web.Server{
+		Log: log.With("component", "web"), BaseURL: cfg.BaseURL, Catalog: cfg.Catalog,
+		Accounts: accounts, Store: a.store, Site: g, Received: a.worker.Poke, Now: time.Now,
+		Metrics: newRegistry(),
+	}
+	if err := a.billing(ctx, srv); err != nil {
+		return err
+	}
+	a.server = web.NewHTTPServer(srv.Handler(), log)
+	return nil
+}
+
+func loadGuard(cfg config.Config) (*guard.Guard, error) {
+	var siteFS fs.FS = site.Public()
+	if cfg.SiteDir != "" {
+		siteFS = os.DirFS(cfg.SiteDir)
+	}
+	g, err := guard.Load(siteFS, cfg.Catalog)
+	if err != nil && cfg.SiteDir != "" {
+		return nil, fmt.Errorf("PAYWALL_SITE_DIR: %w", err)
+	}
+	return g, err
+}
+
+// billing wires Stripe, or the simulator when no key is set.
+func (a *App) billing(ctx context.Context, srv *web.Server) error {
+	cfg := a.cfg
+	secrets := cfg.WebhookSecrets
+	if cfg.Simulated() {
+		local, err := a.store.Setting(ctx, "simulated_webhook_secret", billing.NewSecret())
+		if err != nil {
+			return err
+		}
+		secrets = append(secrets, local)
+		srv.Checkout = &billing.Simulator{
+			Store: a.store, Catalog: cfg.Catalog, BaseURL: cfg.BaseURL, Secret: local,
+			WebhookURL: "http://" + a.listener.Addr().String() + "/webhooks/stripe",
+			Client:     &http.Client{Timeout: 10 * time.Second}, Now: time.Now,
+		}
+		srv.Simulator = srv.Checkout.(*billing.Simulator)
+		a.log.Warn("billing mode", "mode", "simulated",
+			"note", "checkout is SIMULATED: no payment is taken; set STRIPE_SECRET_KEY to use Stripe")
+	} else {
+		st := billing.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase, cfg.BaseURL,
+			&http.Client{Timeout: 30 * time.Second})
+		srv.Checkout, srv.Portal = st, st
+		mode := "test"
+		if strings.HasPrefix(cfg.StripeSecretKey, "sk_live_") || strings.HasPrefix(cfg.StripeSecretKey, "rk_live_") {
+			mode = "live"
+		}
+		a.log.Info("billing mode", "mode", "stripe", "stripe_mode", mode, "api_base", apiBase(cfg))
+	}
+	srv.Verifier = billing.Verifier{Secrets: secrets}
+	return nil
+}
+
+func apiBase(cfg config.Config) string {
+	if cfg.StripeAPIBase == "" {
+		return "https://api.stripe.com"
+	}
+	return cfg.StripeAPIBase
+}
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Addr is the address the app listens on.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Run serves requests and runs the workers until ctx ends, then shuts down
+// gracefully: requests in flight get ten seconds to finish.
+func (a *App) Run(ctx context.Context) error {
+	a.log.Info("listening", "addr", a.Addr(), "base_url", a.cfg.BaseURL.String())
+	var wg sync.WaitGroup
+	workers, stop := context.WithCancel(context.WithoutCancel(ctx))
+	wg.Go(func() { a.worker.Run(workers) })
+	wg.Go(func() { a.outbox.Run(workers) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- a.server.Serve(a.listener) }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = a.server.Shutdown(shutdown)
+		cancel()
+	}
+	stop()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases the database.
+func (a *App) Close() error {
+	if a.listener != nil && a.server == nil {
+		a.listener.Close()
+	}
+	return a.store.Close()
+}

@@ -1,0 +1,118 @@
+package paywall
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Interval is how often a price is charged.
+type Interval string
+
+// Billing intervals, in Stripe's words.
+const (
+	Month Interval = "month"
+	Year  Interval = "year"
+)
+
+// Price is one way to pay for a plan.
+type Price struct {
+	Interval  Interval `json:"interval"`
+	LookupKey string   `json:"lookup_key"`
+	Amount    int64    `json:"amount"` // smallest currency unit
+	Currency  string   `json:"currency"`
+}
+
+// Plan is what a member buys; rules name plans by ID.
+type Plan struct {
+	ID          string  `json:"id"`
+	Name        string  `json:"name"`
+	Description string  `json:"description,omitempty"`
+	Prices      []Price `json:"prices"`
+}
+
+// Price returns the plan's price for interval i.
+func (p Plan) Price(i Interval) (Price, bool) {
+	for _, pr := range p.Prices {
+		if pr.Interval == i {
+			return pr, true
+		}
+	}
+	return Price{}, false
+}
+
+// Catalog is the set of plans on sale.
+type Catalog struct {
+	Plans []Plan
+}
+
+// Plan returns the plan with the given ID.
+func (c Catalog) Plan(id string) (Plan, bool) {
+	for _, p := range c.Plans {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Plan{}, false
+}
+
+// PlanByLookupKey returns the plan one of whose prices has lookup key k.
+func (c Catalog) PlanByLookupKey(k string) (Plan, bool) {
+	if k == "" {
+		return Plan{}, false
+	}
+	for _, p := range c.Plans {
+		for _, pr := range p.Prices {
+			if pr.LookupKey == k {
+				return p, true
+			}
+		}
+	}
+	return Plan{}, false
+}
+
+// Validate reports the first inconsistency in the catalog, naming the plan.
+func (c Catalog) Validate() error {
+	if len(c.Plans) == 0 {
+		return fmt.Errorf("no plans defined")
+	}
+	seenPlan := map[string]bool{}
+	seenKey := map[string]bool{}
+	for _, p := range c.Plans {
+		if p.ID == "" {
+			return fmt.Errorf("a plan has no id")
+		}
+		if seenPlan[p.ID] {
+			return fmt.Errorf("plan %q is defined twice", p.ID)
+		}
+		seenPlan[p.ID] = true
+		if len(p.Prices) == 0 {
+			return fmt.Errorf("plan %q has no prices", p.ID)
+		}
+		for _, pr := range p.Prices {
+			if err := pr.validate(p.ID, seenKey); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (pr Price) validate(plan string, seenKey map[string]bool) error {
+	if !slices.Contains([]Interval{Month, Year}, pr.Interval) {
+		return fmt.Errorf("plan %q: interval %q is not month or year", plan, pr.Interval)
+	}
+	if pr.LookupKey == "" {
+		return fmt.Errorf("plan %q: the %s price has no lookup_key", plan, pr.Interval)
+	}
+	if seenKey[pr.LookupKey] {
+		return fmt.Errorf("plan %q: lookup_key %q is used twice", plan, pr.LookupKey)
+	}
+	seenKey[pr.LookupKey] = true
+	if pr.Amount <= 0 {
+		return fmt.Errorf("plan %q: the %s price needs a positive amount", plan, pr.Interval)
+	}
+	if len(pr.Currency) != 3 {
+		return fmt.Errorf("plan %q: currency %q is not a three-letter code", plan, pr.Currency)
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/paywall/paywall"
+)
+
+// applySubscription stores s unless what is stored is newer (see
+// paywall.Subscription.Newer).
+func (s *Store) applySubscription(ctx context.Context, tx *sql.Tx, sub paywall.Subscription) error {
+	old, err := scanSubscription(tx.QueryRowContext(ctx, subscriptionSelect+` WHERE id = ?`, sub.ID))
+	switch {
+	case isNoRows(err):
+	case err != nil:
+		return fmt.Errorf("get subscription: %w", err)
+	case !sub.Newer(old):
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO subscriptions (id, customer_id, status, plan_id, lookup_key, period_end,
+			cancel_at, version, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id,
+			status = excluded.status, plan_id = excluded.plan_id,
+			lookup_key = excluded.lookup_key, period_end = excluded.period_end,
+			cancel_at = excluded.cancel_at, version = excluded.version,
+			updated_at = excluded.updated_at`,
+		sub.ID, sub.CustomerID, sub.Status, sub.PlanID, sub.LookupKey, unixOf(sub.PeriodEnd),
+		unixOf(sub.CancelAt), sub.Version, s.now())
+	if err != nil {
+		return fmt.Errorf("store subscription: %w", err)
+	}
+	return nil
+}
+
+const subscriptionSelect = `
+	SELECT s.id, s.customer_id, s.status, s.plan_id, s.lookup_key, s.period_end,
+		s.cancel_at, s.version
+	FROM subscriptions s`
+
+type scanner interface{ Scan(...any) error }
+
+func scanSubscription(row scanner) (paywall.Subscription, error) {
+	var sub paywall.Subscription
+	var periodEnd, cancelAt int64
+	err := row.Scan(&sub.ID, &sub.CustomerID, &sub.Status, &sub.PlanID, &sub.LookupKey,
+		&periodEnd, &cancelAt, &sub.Version)
+	sub.PeriodEnd, sub.CancelAt = unix(periodEnd), unix(cancelAt)
+	return sub, err
+}
+
+// Subscriptions returns every subscription of every Stripe customer of the member.
+func (s *Store) Subscriptions(ctx context.Context, member int64) ([]paywall.Subscription, error) {
+	rows, err := s.db.QueryContext(ctx, subscriptionSelect+`
+		JOIN customers c ON c.id = s.customer_id WHERE c.member_id = ?
+		ORDER BY s.version`, member)
+	if err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var out []paywall.Subscription
+	for rows.Next() {
+		sub, err := scanSubscription(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan subscription: %w", err)
+		}
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) applyInvoice(ctx context.Context, tx *sql.Tx, in paywall.Invoice) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO invoices (id, customer_id, subscription_id, number, status, amount,
+			currency, url, created_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, amount = excluded.amount,
+			number = excluded.number, url = excluded.url, version = excluded.version
+		WHERE excluded.version >= invoices.version`,
+		in.ID, in.CustomerID, in.SubscriptionID, in.Number, in.Status, in.Amount, in.Currency,
+		in.URL, unixOf(in.Created), in.Version)
+	if err != nil {
+		return fmt.Errorf("store invoice: %w", err)
+	}
+	return nil
+}
+
+// Invoices returns the member's invoices, newest first.
+func (s *Store) Invoices(ctx context.Context, member int64) ([]paywall.Invoice, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT i.id, i.customer_id, i.subscription_id, i.number, i.status, i.amount,
+			i.currency, i.url, i.created_at, i.version
+		FROM invoices i JOIN customers c ON c.id = i.customer_id
+		WHERE c.member_id = ? ORDER BY i.created_at DESC, i.id`, member)
+	if err != nil {
+		return nil, fmt.Errorf("list invoices: %w", err)
+	}
+	defer rows.Close()
+	var out []paywall.Invoice
+	for rows.Next() {
+		var in paywall.Invoice
+		var created int64
+		err := rows.Scan(&in.ID, &in.CustomerID, &in.SubscriptionID, &in.Number, &in.Status,
+			&in.Amount, &in.Currency, &in.URL, &created, &in.Version)
+		if err != nil {
+			return nil, fmt.Errorf("scan invoice: %w", err)
+		}
+		in.Created = unix(created)
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// CheckoutEmail returns the email of the member a completed checkout created
+// or linked, and whether it was paid. found is false while the checkout's
+// webhook has not been processed.
+func (s *Store) CheckoutEmail(ctx context.Context, sessionID string) (email string, paid, found bool, err error) {
+	err = s.db.QueryRowContext(ctx, `
+		SELECT m.email, c.paid FROM checkouts c JOIN members m ON m.id = c.member_id
+		WHERE c.id = ?`, sessionID).Scan(&email, &paid)
+	if isNoRows(err) {
+		return "", false, false, nil
+	}
+	if err != nil {
+		return "", false, false, fmt.Errorf("get checkout: %w", err)
+	}
+	return email, paid, true, nil
+}

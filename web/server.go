@@ -1,0 +1,186 @@
+// Package web is paywall's HTTP face: the route table, the handlers for
+// checkout, webhooks, accounts and the JSON API, and the catch-all that
+// puts the content guard in front of every file of the site.
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/paywall/paywall"
+)
+
+// Accounts is the identity provider: passwords, setup links and sessions.
+type Accounts interface {
+	SetupMember(ctx context.Context, token string) (paywall.Member, error)
+	SetPassword(ctx context.Context, token, password string) (session string, err error)
+	SignIn(ctx context.Context, email, password string) (session string, err error)
+	Session(ctx context.Context, token string) (paywall.Member, error)
+	SignOut(ctx context.Context, token string) error
+}
+
+// Store is what handlers read and write directly.
+type Store interface {
+	Ping(ctx context.Context) error
+	SaveEvent(ctx context.Context, e paywall.Event) (bool, error)
+	Subscriptions(ctx context.Context, member int64) ([]paywall.Subscription, error)
+	Invoices(ctx context.Context, member int64) ([]paywall.Invoice, error)
+	CustomerIDs(ctx context.Context, member int64) ([]string, error)
+	CheckoutEmail(ctx context.Context, sessionID string) (email string, paid, found bool, err error)
+}
+
+// Checkout starts purchases: Stripe Checkout, or the simulator.
+type Checkout interface {
+	StartCheckout(ctx context.Context, r paywall.CheckoutRequest) (paywall.CheckoutSession, error)
+}
+
+// Simulator completes simulated orders; nil when a Stripe key is set.
+type Simulator interface {
+	SimulatedCheckout(ctx context.Context, id string) (paywall.SimulatedCheckout, error)
+	Complete(ctx context.Context, id, email string) (paywall.SimulatedCheckout, error)
+}
+
+// Portal opens Stripe's Customer Portal; nil in simulated mode.
+type Portal interface {
+	PortalURL(ctx context.Context, customer string) (string, error)
+}
+
+// Verifier checks a webhook's signature and returns the event it carries.
+type Verifier interface {
+	Verify(payload []byte, header string, now time.Time) (paywall.Event, error)
+}
+
+// Site resolves request paths to files of the built site and serves them.
+type Site interface {
+	Resolve(urlPath string) paywall.Target
+	Serve(w http.ResponseWriter, r *http.Request, t paywall.Target) error
+	NotFoundPage() ([]byte, bool)
+}
+
+// Server holds what the handlers need. Every field must be set except
+// Simulator or Portal, one of which is nil depending on the billing mode.
+type Server struct {
+	Log       *slog.Logger
+	BaseURL   *url.URL
+	Catalog   paywall.Catalog
+	Accounts  Accounts
+	Store     Store
+	Checkout  Checkout
+	Simulator Simulator
+	Portal    Portal
+	Verifier  Verifier
+	Site      Site
+	// Received is called after a webhook event was stored, to wake the worker.
+	Received func()
+	Now      func() time.Time
+	Metrics  *prometheus.Registry
+
+	metrics metrics
+}
+
+// MaxWebhookBody is the largest webhook body accepted. Stripe's events are
+// far smaller; a larger body is refused before it is read in full.
+const MaxWebhookBody = 1 << 20
+
+// Handler returns the route table wrapped in its middleware.
+func (s *Server) Handler() http.Handler {
+	s.metrics = newMetrics(s.Metrics)
+	csrf := http.NewCrossOriginProtection()
+	mux := http.NewServeMux()
+	route := func(pattern string, h handlerFunc) { mux.Handle(pattern, s.adapt(h)) }
+	// State-changing routes a browser posts to are refused cross-origin.
+	form := func(pattern string, h handlerFunc) { mux.Handle(pattern, csrf.Handler(s.adapt(h))) }
+
+	route("GET /healthz", s.healthz)
+	route("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{}))
+	route("GET /api/plans", s.plans)
+	route("GET /api/me", s.me)
+	route("GET /auth/check", s.authCheck)
+
+	form("POST /api/checkout", s.startCheckout)
+	form("POST /api/create-checkout-session", s.startCheckout)
+	route("GET /checkout/success", s.checkoutSuccess)
+	route("GET /checkout/simulated/{id}", s.simulatedPage)
+	form("POST /checkout/simulated/{id}", s.simulatedComplete)
+
+	// Stripe never follows redirects, so every spelling is answered in place,
+	// and any method other than POST gets 405 rather than the site's 404.
+	for _, p := range []string{"/webhooks/stripe", "/webhooks/stripe/{$}",
+		"/api/stripe-webhook", "/api/stripe-webhook/{$}"} {
+		route(p, s.webhook)
+	}
+
+	route("GET /login", s.loginPage)
+	form("POST /login", s.login)
+	form("POST /logout", s.logout)
+	route("GET /account/setup", s.setupPage)
+	form("POST /account/setup", s.setup)
+	route("GET /account", s.account)
+	form("POST /account/portal", s.portal)
+
+	route("/", s.site)
+	return s.requestID(s.recoverPanics(mux))
+}
+
+// NewHTTPServer returns an http.Server for h with every timeout set: a slow
+// client can hold a connection only so long.
+func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	io.WriteString(w, "ok\n")
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		s.Log.Warn("database not ready", "error", err)
+		http.Error(w, "database unavailable\n", http.StatusServiceUnavailable)
+		return nil
+	}
+	io.WriteString(w, "ok\n")
+	return nil
+}
+
+type metrics struct {
+	webhooks  *prometheus.CounterVec
+	decisions *prometheus.CounterVec
+	checkouts *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry) metrics {
+	m := metrics{
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paywall_webhook_requests_total",
+			Help: "Webhook deliveries by result (stored, duplicate, bad_signature, too_large, unavailable).",
+		}, []string{"result"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paywall_guard_decisions_total",
+			Help: "Guard decisions on gated files by outcome (allow, sign_in, upgrade).",
+		}, []string{"decision"}),
+		checkouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paywall_checkouts_started_total",
+			Help: "Checkouts started, by plan.",
+		}, []string{"plan"}),
+	}
+	reg.MustRegister(m.webhooks, m.decisions, m.checkouts)
+	return m
+}
