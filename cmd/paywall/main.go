@@ -42,6 +42,7 @@ func main() {
 	stop()
 	switch {
 	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "paywall:", err)
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	case err != nil:
@@ -50,34 +51,54 @@ func main() {
 	}
 }
 
+// cli is what every command gets: the validated config, a logger and the
+// output streams.
+type cli struct {
+	cfg    config.Config
+	log    *slog.Logger
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// command runs one subcommand with the arguments after its name.
+type command func(ctx context.Context, c *cli, args []string) error
+
+// commands is the command table; each entry's name is its first argument.
+var commands = map[string]command{
+	"serve":   serve,
+	"migrate": migrate,
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cmd := "serve"
+	name := "serve"
 	if len(args) > 0 {
-		cmd, args = args[0], args[1:]
+		name, args = args[0], args[1:]
 	}
-	if len(args) > 0 {
-		return errUsage
-	}
-	switch cmd {
+	switch name {
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "paywall", versionString())
 		return nil
-	case "serve", "migrate":
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	default:
-		return errUsage
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		return fmt.Errorf("%w: unknown command %q", errUsage, name)
 	}
 	cfg, err := config.Load(site.Plans)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogFormat, stderr)
-	if cmd == "migrate" {
-		return migrate(ctx, cfg, stdout)
+	return cmd(ctx, &cli{cfg: cfg, log: newLogger(cfg.LogFormat, stderr), stdout: stdout,
+		stderr: stderr}, args)
+}
+
+func serve(ctx context.Context, c *cli, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: serve takes no arguments", errUsage)
 	}
-	app, err := NewApp(ctx, cfg, log, options{})
+	app, err := NewApp(ctx, c.cfg, c.log, options{})
 	if err != nil {
 		return err
 	}
@@ -85,8 +106,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return app.Run(ctx)
 }
 
-func migrate(ctx context.Context, cfg config.Config, stdout io.Writer) error {
-	store, err := sqlite.Open(cfg.DatabasePath)
+func migrate(ctx context.Context, c *cli, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: migrate takes no arguments", errUsage)
+	}
+	store, err := sqlite.Open(c.cfg.DatabasePath)
 	if err != nil {
 		return err
 	}
@@ -95,7 +119,7 @@ func migrate(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "applied %d migrations to sqlite:%s\n", n, cfg.DatabasePath)
+	fmt.Fprintf(c.stdout, "applied %d migrations to sqlite:%s\n", n, c.cfg.DatabasePath)
 	return nil
 }
 
