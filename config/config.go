@@ -50,9 +50,12 @@ func Load(defaultPlans []byte) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	// An empty variable does not hide .env: compose files often pass
+	// X=${X} for variables the operator left unset.
 	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
+		if k, v, _ := strings.Cut(kv, "="); v != "" {
+			vars[k] = v
+		}
 	}
 	return Parse(vars, defaultPlans)
 }

@@ -1,0 +1,115 @@
+package sqlite_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/paywall/paywall"
+)
+
+func TestLinks(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
+	link := []byte("hash-of-setup-token")
+
+	if err := s.CreateLink(ctx, link, member, "setup", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LinkMember(ctx, link, "setup"); err != nil || got != member {
+		t.Errorf("LinkMember: got %d, %v, want %d", got, err, member)
+	}
+	if got, err := s.LinkMember(ctx, link, "setup"); err != nil || got != member {
+		t.Errorf("LinkMember again (a GET must not use the link): got %d, %v, want %d", got, err, member)
+	}
+	_, err := s.LinkMember(ctx, link, "signin")
+	wantKind(t, "LinkMember for another purpose", err, paywall.NotFound)
+	_, err = s.LinkMember(ctx, []byte("unknown"), "setup")
+	wantKind(t, "LinkMember of an unknown link", err, paywall.NotFound)
+
+	session := []byte("hash-of-session-token")
+	got, err := s.SetPasswordWithLink(ctx, link, []byte("$2a$10$hash"), session, time.Hour)
+	if err != nil || got != member {
+		t.Fatalf("SetPasswordWithLink: got %d, %v, want %d", got, err, member)
+	}
+	if m, err := s.Member(ctx, member); err != nil || !m.HasPassword {
+		t.Errorf("Member: got %+v, %v, want HasPassword", m, err)
+	}
+	if id, hash, err := s.PasswordHash(ctx, "ann@example.com"); err != nil || id != member ||
+		string(hash) != "$2a$10$hash" {
+		t.Errorf("PasswordHash: got %d, %q, %v, want %d, the hash", id, hash, err, member)
+	}
+	if m, err := s.SessionMember(ctx, session); err != nil || m != member {
+		t.Errorf("SessionMember: got %d, %v, want %d", m, err, member)
+	}
+
+	_, err = s.SetPasswordWithLink(ctx, link, []byte("$2a$10$other"), []byte("another session"), time.Hour)
+	wantKind(t, "SetPasswordWithLink a second time", err, paywall.NotFound)
+	_, err = s.LinkMember(ctx, link, "setup")
+	wantKind(t, "LinkMember after use", err, paywall.NotFound)
+	if _, hash, _ := s.PasswordHash(ctx, "ann@example.com"); string(hash) != "$2a$10$hash" {
+		t.Errorf("password after a reused link: got %q, want the first one", hash)
+	}
+}
+
+func TestPasswordBeforeSetup(t *testing.T) {
+	s, _ := newStore(t)
+	member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
+
+	id, hash, err := s.PasswordHash(context.Background(), "ann@example.com")
+	if err != nil || id != member || hash != nil {
+		t.Errorf("got %d, %q, %v, want %d, nil, nil", id, hash, err, member)
+	}
+}
+
+func TestLinkExpiry(t *testing.T) {
+	s, c := newStore(t)
+	ctx := context.Background()
+	member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
+	link := []byte("hash-of-setup-token")
+	if err := s.CreateLink(ctx, link, member, "setup", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+
+	c.advance(time.Hour)
+	_, err := s.LinkMember(ctx, link, "setup")
+	wantKind(t, "LinkMember at expiry", err, paywall.NotFound)
+	_, err = s.SetPasswordWithLink(ctx, link, []byte("$2a$10$hash"), []byte("session"), time.Hour)
+	wantKind(t, "SetPasswordWithLink at expiry", err, paywall.NotFound)
+	if m, err := s.Member(ctx, member); err != nil || m.HasPassword {
+		t.Errorf("Member: got %+v, %v, want no password", m, err)
+	}
+	_, err = s.SessionMember(ctx, []byte("session"))
+	wantKind(t, "session of an expired link", err, paywall.Unauthorized)
+}
+
+func TestSessions(t *testing.T) {
+	s, c := newStore(t)
+	ctx := context.Background()
+	member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
+	session := []byte("hash-of-session-token")
+
+	if err := s.CreateSession(ctx, session, member, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SessionMember(ctx, session); err != nil || got != member {
+		t.Errorf("SessionMember: got %d, %v, want %d", got, err, member)
+	}
+	_, err := s.SessionMember(ctx, []byte("unknown"))
+	wantKind(t, "unknown session", err, paywall.Unauthorized)
+
+	restore := c.set(start.Add(time.Hour))
+	_, err = s.SessionMember(ctx, session)
+	wantKind(t, "expired session", err, paywall.Unauthorized)
+	restore()
+
+	if err := s.DeleteSession(ctx, session); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SessionMember(ctx, session)
+	wantKind(t, "deleted session", err, paywall.Unauthorized)
+	if err := s.DeleteSession(ctx, session); err != nil {
+		t.Errorf("deleting a session twice: got %v, want nil", err)
+	}
+}

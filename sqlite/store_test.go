@@ -1,0 +1,162 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/paywall/paywall"
+	"github.com/paywall/paywall/sqlite"
+)
+
+// clock is a settable time source for Store.Now.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func (c *clock) set(t time.Time) (restore func()) {
+	old := c.t
+	c.t = t
+	return func() { c.t = old }
+}
+
+var start = time.Unix(1_750_000_000, 0)
+
+// newStore opens a migrated store in a temporary directory, on a clock the
+// test controls.
+func newStore(t *testing.T) (*sqlite.Store, *clock) {
+	t.Helper()
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "data", "paywall.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: start}
+	s.Now = c.now
+	return s, c
+}
+
+// apply stores an event and applies change for it, returning the member.
+func apply(t *testing.T, s *sqlite.Store, id string, c paywall.Change) int64 {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.SaveEvent(ctx, paywall.Event{ID: id, Type: "test", Created: start,
+		Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.ApplyEvent(ctx, id, c)
+	if err != nil {
+		t.Fatalf("ApplyEvent(%s): %v", id, err)
+	}
+	return m
+}
+
+func purchase(session, customer, email string) paywall.Change {
+	return paywall.Change{Purchase: &paywall.Purchase{SessionID: session, CustomerID: customer,
+		SubscriptionID: "sub_" + customer, Email: email, Paid: true}}
+}
+
+func dueMails(t *testing.T, s *sqlite.Store) []paywall.Outgoing {
+	t.Helper()
+	mails, err := s.DueMails(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mails
+}
+
+func subscriptions(t *testing.T, s *sqlite.Store, member int64) []paywall.Subscription {
+	t.Helper()
+	subs, err := s.Subscriptions(context.Background(), member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return subs
+}
+
+func wantKind(t *testing.T, what string, err error, want paywall.ErrorKind) {
+	t.Helper()
+	if got := paywall.KindOf(err); err == nil || got != want {
+		t.Errorf("%s: got %v (kind %v), want kind %v", what, err, got, want)
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "paywall.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+
+	n, err := s.Migrate(ctx)
+	if err != nil || n == 0 {
+		t.Fatalf("first Migrate: got %d, %v, want some applied", n, err)
+	}
+	if n, err := s.Migrate(ctx); err != nil || n != 0 {
+		t.Errorf("second Migrate: got %d, %v, want 0, nil", n, err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+}
+
+func TestSetting(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+
+	if got, err := s.Setting(ctx, "webhook_secret", "whsec_first"); err != nil || got != "whsec_first" {
+		t.Errorf("first call: got %q, %v, want whsec_first", got, err)
+	}
+	if got, err := s.Setting(ctx, "webhook_secret", "whsec_second"); err != nil || got != "whsec_first" {
+		t.Errorf("second call: got %q, %v, want whsec_first", got, err)
+	}
+	if got, err := s.Setting(ctx, "other", "x"); err != nil || got != "x" {
+		t.Errorf("other key: got %q, %v, want x", got, err)
+	}
+}
+
+func TestSimulatedCheckout(t *testing.T) {
+	s, c := newStore(t)
+	ctx := context.Background()
+
+	order := paywall.SimulatedCheckout{ID: "cs_sim_1", PlanID: "basic", Interval: paywall.Month}
+	if err := s.CreateSimulatedCheckout(ctx, order); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SimulatedCheckout(ctx, "cs_sim_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := paywall.SimulatedCheckout{ID: "cs_sim_1", PlanID: "basic", Interval: paywall.Month,
+		CreatedAt: start}
+	if got != want {
+		t.Errorf("created: got %+v, want %+v", got, want)
+	}
+
+	c.advance(time.Minute)
+	first, err := s.CompleteSimulatedCheckout(ctx, "cs_sim_1", "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Email, want.CompletedAt = "ann@example.com", start.Add(time.Minute)
+	if first != want {
+		t.Errorf("completed: got %+v, want %+v", first, want)
+	}
+
+	c.advance(time.Minute)
+	second, err := s.CompleteSimulatedCheckout(ctx, "cs_sim_1", "mallory@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second != want {
+		t.Errorf("completed again: got %+v, want the first completion %+v", second, want)
+	}
+
+	_, err = s.SimulatedCheckout(ctx, "cs_sim_missing")
+	wantKind(t, "unknown order", err, paywall.NotFound)
+}
