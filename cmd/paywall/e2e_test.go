@@ -103,7 +103,7 @@ func startApp(t *testing.T, vars map[string]string) *testApp {
 
 // client is a browser: a cookie jar, no automatic redirects, and every
 // request for the public origin sent to the app.
-func (a *testApp) client(t *testing.T) *http.Client {
+func (a *testApp) client(t testing.TB) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -127,7 +127,7 @@ type response struct {
 	header   http.Header
 }
 
-func do(t *testing.T, c *http.Client, method, path string, form url.Values) response {
+func do(t testing.TB, c *http.Client, method, path string, form url.Values) response {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -157,7 +157,7 @@ func do(t *testing.T, c *http.Client, method, path string, form url.Values) resp
 		header: resp.Header}
 }
 
-func wantStatus(t *testing.T, what string, r response, want int) {
+func wantStatus(t testing.TB, what string, r response, want int) {
 	t.Helper()
 	if r.status != want {
 		t.Fatalf("%s: status %d, want %d; body:\n%.600s", what, r.status, want, r.body)
@@ -166,7 +166,7 @@ func wantStatus(t *testing.T, what string, r response, want int) {
 
 // waitForMail returns the first link in the mail to addr, waiting for the
 // webhook worker and the outbox to do their work.
-func (a *testApp) waitForMail(t *testing.T, to string) (subject, link string) {
+func (a *testApp) waitForMail(t testing.TB, to string) (subject, link string) {
 	t.Helper()
 	linkRE := regexp.MustCompile(`https?://\S+`)
 	deadline := time.Now().Add(15 * time.Second)
