@@ -78,7 +78,14 @@ func NewSMTP(u *url.URL, from string, tlsConfig *tls.Config) (*SMTP, error) {
 	opts = append(opts, gomail.WithTLSConfig(tlsConfig))
 	if u.User != nil {
 		pw, _ := u.User.Password()
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+		// Without TLS, go-mail offers the password only to mechanisms that
+		// do not send it as it is; tls=none says the operator accepts PLAIN
+		// in the clear (production refuses it except on loopback).
+		auth := gomail.SMTPAuthAutoDiscover
+		if u.Query().Get("tls") == "none" {
+			auth = gomail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, gomail.WithSMTPAuth(auth),
 			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pw))
 	}
 	c, err := gomail.NewClient(u.Hostname(), opts...)
