@@ -33,13 +33,16 @@ type Config struct {
 	WebhookSecrets  []string // "" in simulated mode means generate one
 	StripeAPIBase   string   // "" means Stripe's own
 
-	Mail      string
-	SMTPURL   *url.URL // with PAYWALL_MAIL=smtp
-	SendGrid  string   // the API key, with PAYWALL_MAIL=sendgrid
-	MailFrom  string   // the From of every mail
-	Auth      string
-	Env       string
-	LogFormat string // "text", "json" or "" for text on a terminal, else JSON
+	Mail     string
+	SMTPURL  *url.URL // with PAYWALL_MAIL=smtp
+	SendGrid string   // the API key, with PAYWALL_MAIL=sendgrid
+	// SendGridAPIBase is the API origin: "" for SendGrid's global one, or
+	// its EU one for EU data residency.
+	SendGridAPIBase string
+	MailFrom        string // the From of every mail
+	Auth            string
+	Env             string
+	LogFormat       string // "text", "json" or "" for text on a terminal, else JSON
 
 	// Lifetimes of links and sessions.
 	SetupLinkTTL  time.Duration
@@ -266,6 +269,14 @@ func checkMail(c *Config, get func(k, def string) string) error {
 		}
 		if !strings.HasPrefix(c.SendGrid, "SG.") {
 			return fmt.Errorf("SENDGRID_API_KEY: does not look like a SendGrid key (SG.…)")
+		}
+		c.SendGridAPIBase = get("SENDGRID_API_BASE", "")
+		if c.SendGridAPIBase != "" {
+			u, err := url.Parse(c.SendGridAPIBase)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("SENDGRID_API_BASE: %q is not an http or https origin "+
+					"(like https://api.eu.sendgrid.com)", c.SendGridAPIBase)
+			}
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -31,10 +30,6 @@ import (
 type options struct {
 	bcryptCost int
 	limits     web.Limits
-	// smtpTLS trusts a test server's certificate.
-	smtpTLS *tls.Config
-	// sendgridHost points the SendGrid mailer at a stand-in server.
-	sendgridHost string
 }
 
 // App is one running paywall: every part built from the config and wired
@@ -91,7 +86,7 @@ func (a *App) build(ctx context.Context, opts options) error {
 	if opts.bcryptCost != 0 {
 		accounts.Cost = opts.bcryptCost
 	}
-	mailer, err := newMailer(cfg, log.With("component", "mail"), opts)
+	mailer, err := newMailer(cfg, log.With("component", "mail"))
 	if err != nil {
 		return err
 	}
@@ -120,10 +115,10 @@ func (a *App) build(ctx context.Context, opts options) error {
 }
 
 // newMailer builds the mailer PAYWALL_MAIL names.
-func newMailer(cfg config.Config, log *slog.Logger, opts options) (mail.Mailer, error) {
+func newMailer(cfg config.Config, log *slog.Logger) (mail.Mailer, error) {
 	switch cfg.Mail {
 	case "smtp":
-		m, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom, opts.smtpTLS)
+		m, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom, nil)
 		if err != nil {
 			return nil, fmt.Errorf("SMTP_URL: %w", err)
 		}
@@ -131,8 +126,8 @@ func newMailer(cfg config.Config, log *slog.Logger, opts options) (mail.Mailer, 
 		return m, nil
 	case "sendgrid":
 		m := mail.NewSendGrid(cfg.SendGrid, cfg.MailFrom)
-		m.Host = opts.sendgridHost
-		log.Info("mailer", "mailer", "sendgrid", "from", cfg.MailFrom)
+		m.Host = cfg.SendGridAPIBase
+		log.Info("mailer", "mailer", "sendgrid", "from", cfg.MailFrom, "api_base", m.Host)
 		return m, nil
 	default:
 		return mail.Log{Logger: log}, nil
