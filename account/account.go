@@ -26,6 +26,7 @@ type Store interface {
 	Member(ctx context.Context, id int64) (paywall.Member, error)
 	MemberByEmail(ctx context.Context, email string) (paywall.Member, error)
 	PasswordHash(ctx context.Context, email string) (int64, []byte, error)
+	UpdatePasswordHash(ctx context.Context, member int64, hash []byte) error
 	CreateLink(ctx context.Context, hash []byte, member int64, purpose, email string, ttl time.Duration) error
 	LinkMember(ctx context.Context, hash []byte, purpose string) (int64, error)
 	SetPasswordWithLink(ctx context.Context, link, pwHash, session []byte, ttl time.Duration) (int64, error)
@@ -168,11 +169,27 @@ func (l *Local) SignIn(ctx context.Context, email, password string) (string, err
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || id == 0 {
 		return "", ErrBadCredentials
 	}
+	if err := l.upgradeHash(ctx, id, hash, password); err != nil {
+		return "", err
+	}
 	session, sessionHash := newToken()
 	if err := l.Store.CreateSession(ctx, sessionHash, id, l.SessionMax); err != nil {
 		return "", err
 	}
 	return session, nil
+}
+
+// upgradeHash rehashes a password stored with a lower bcrypt cost than the
+// current one, at the one moment the password is at hand: a sign-in.
+func (l *Local) upgradeHash(ctx context.Context, member int64, hash []byte, password string) error {
+	if cost, err := bcrypt.Cost(hash); err != nil || cost >= l.Cost {
+		return nil
+	}
+	newHash, err := bcrypt.GenerateFromPassword([]byte(password), l.Cost)
+	if err != nil {
+		return fmt.Errorf("rehash password: %w", err)
+	}
+	return l.Store.UpdatePasswordHash(ctx, member, newHash)
 }
 
 func (l *Local) dummy() []byte {

@@ -352,3 +352,27 @@ func BenchmarkRequestLink(b *testing.B) {
 		})
 	}
 }
+
+func TestSignInUpgradesWeakHash(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	member := f.buy(t, "old@example.test")
+	link, _, _ := f.accounts.NewLink(ctx, member, account.Setup, "")
+	if _, err := f.accounts.SetPassword(ctx, token(t, link), "an old long password"); err != nil {
+		t.Fatal(err)
+	}
+	f.accounts.Cost = bcrypt.MinCost + 1 // today's parameters are stronger
+	if _, err := f.accounts.SignIn(ctx, "old@example.test", "an old long password"); err != nil {
+		t.Fatal(err)
+	}
+	_, hash, err := f.store.PasswordHash(ctx, "old@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cost, _ := bcrypt.Cost(hash); cost != bcrypt.MinCost+1 {
+		t.Errorf("hash cost after sign-in %d, want %d", cost, bcrypt.MinCost+1)
+	}
+	if _, err := f.accounts.SignIn(ctx, "old@example.test", "an old long password"); err != nil {
+		t.Errorf("sign-in with the rehashed password: %v", err)
+	}
+}

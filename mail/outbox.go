@@ -32,8 +32,9 @@ var linkPurpose = map[string]string{
 }
 
 // MaxAttempts is how often a mail is tried before it is set aside as failed.
-// With the backoff below, the last try comes about a day after the first.
-const MaxAttempts = 12
+// With the backoff below, the last try comes about a day after the first:
+// a provider's outage of some hours delays mail but loses none.
+const MaxAttempts = 18
 
 // Outbox sends queued mail, retrying failures with growing delays.
 type Outbox struct {

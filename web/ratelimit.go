@@ -27,8 +27,8 @@ type Limit struct {
 type Limits struct {
 	SignInIP, SignInEmail Limit
 	LinkIP, LinkEmail     Limit
-	SetupIP               Limit
-	CheckoutIP            Limit
+	SetupIP                   Limit
+	CheckoutIP, CheckoutEmail Limit
 }
 
 // DefaultLimits are generous for people and tight for scripts.
@@ -36,7 +36,7 @@ var DefaultLimits = Limits{
 	SignInIP: Limit{20, time.Minute}, SignInEmail: Limit{10, 15 * time.Minute},
 	LinkIP: Limit{10, time.Minute}, LinkEmail: Limit{5, 15 * time.Minute},
 	SetupIP:    Limit{20, time.Minute},
-	CheckoutIP: Limit{20, time.Minute},
+	CheckoutIP: Limit{20, time.Minute}, CheckoutEmail: Limit{10, 15 * time.Minute},
 }
 
 // limitKind names a group of routes that share limiters.
@@ -59,7 +59,7 @@ func newLimiters(l Limits) limiters {
 		signInLimit:   {newKeyedLimiter(l.SignInIP), newKeyedLimiter(l.SignInEmail)},
 		linkLimit:     {newKeyedLimiter(l.LinkIP), newKeyedLimiter(l.LinkEmail)},
 		setupLimit:    {newKeyedLimiter(l.SetupIP), nil},
-		checkoutLimit: {newKeyedLimiter(l.CheckoutIP), nil},
+		checkoutLimit: {newKeyedLimiter(l.CheckoutIP), newKeyedLimiter(l.CheckoutEmail)},
 	}
 }
 
@@ -135,7 +135,8 @@ func (s *Server) limited(kind limitKind, h handlerFunc) handlerFunc {
 }
 
 // formEmail returns the form's email, normalised as accounts compare it.
-// Parsing here leaves r.PostForm filled for the handler.
+// Parsing here leaves r.PostForm filled for the handler; a JSON body is
+// left unread (ParseForm reads only form bodies).
 func formEmail(r *http.Request) string {
 	r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {

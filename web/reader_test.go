@@ -80,9 +80,10 @@ func (a *countingAccounts) ChangeEmail(context.Context, string) (int64, error) {
 
 // countingStore counts subscription reads.
 type countingStore struct {
-	mu    sync.Mutex
-	subs  map[int64][]paywall.Subscription
-	asked int
+	mu       sync.Mutex
+	subs     map[int64][]paywall.Subscription
+	invoices []paywall.Invoice
+	asked    int
 }
 
 func (s *countingStore) Subscriptions(_ context.Context, member int64) ([]paywall.Subscription, error) {
@@ -109,7 +110,7 @@ func (s *countingStore) SaveEvent(context.Context, paywall.Event) (bool, error) 
 	return false, nil
 }
 func (s *countingStore) Invoices(context.Context, int64) ([]paywall.Invoice, error) {
-	return nil, nil
+	return s.invoices, nil
 }
 func (s *countingStore) CustomerIDs(context.Context, int64) ([]string, error) { return nil, nil }
 func (s *countingStore) CheckoutEmail(context.Context, string) (string, bool, bool, error) {
