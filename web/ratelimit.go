@@ -25,8 +25,8 @@ type Limit struct {
 // request names one, per email, so that neither one address nor many
 // addresses can hammer one account.
 type Limits struct {
-	SignInIP, SignInEmail Limit
-	LinkIP, LinkEmail     Limit
+	SignInIP, SignInEmail     Limit
+	LinkIP, LinkEmail         Limit
 	SetupIP                   Limit
 	CheckoutIP, CheckoutEmail Limit
 }
