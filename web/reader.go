@@ -60,7 +60,7 @@ func (s *Server) lookup(ctx context.Context, key [32]byte, token string, now tim
 	if !expires.IsZero() && expires.Before(e.until) {
 		e.until = expires
 	}
-	s.cache.put(key, gen, e)
+	s.cache.put(key, gen, e, now)
 	return e, nil
 }
 
@@ -125,14 +125,14 @@ func (c *readerCache) generation() uint64 {
 // put stores e unless something was forgotten since gen was read: a lookup
 // that raced with a sign-out or a plan change must not bring back what the
 // invalidation removed.
-func (c *readerCache) put(key [32]byte, gen uint64, e cached) {
+func (c *readerCache) put(key [32]byte, gen uint64, e cached, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {
 		return
 	}
 	if len(c.entries) >= maxCached {
-		c.sweep(time.Now())
+		c.sweep(now)
 	}
 	c.entries[key] = e
 	keys := c.byMember[e.member.ID]
