@@ -20,7 +20,10 @@ import (
 
 // Accounts is the identity provider: passwords, single-use links and
 // sessions. The handlers know it only through this interface, so that
-// another provider can take the local one's place.
+// another provider can take the local one's place. Errors carry a
+// paywall.ErrorKind: NotFound for a link that is used, expired or unknown;
+// Unauthorized for wrong credentials or no session; Invalid for a password
+// the provider refuses; Conflict for an address another account holds.
 type Accounts interface {
 	// LinkMember returns the member a valid link of purpose is for, without
 	// using the link.
