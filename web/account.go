@@ -156,9 +156,13 @@ func (s *Server) signInWithLink(w http.ResponseWriter, r *http.Request, token st
 // with the form that sends a new one: for a member without a password that
 // is a new setup link, else a sign-in link.
 func (s *Server) linkExpired(w http.ResponseWriter, r *http.Request, what string) {
+	msg := "This " + what + " link has expired or was used already. Enter your email " +
+		"and we will send you a new one."
+	if what == "setup" {
+		msg += " If you chose a password already, sign in with it."
+	}
 	s.render(w, r, http.StatusNotFound, "link", page{Title: "This link does not work any more",
-		Message: "This " + what + " link has expired or was used already. Enter your email " +
-			"and we will send you a new one."})
+		Message: msg})
 }
 
 func (s *Server) queued() {

@@ -275,3 +275,37 @@ func TestSessionCookieAttributes(t *testing.T) {
 		}
 	}
 }
+
+func TestEmailChange(t *testing.T) {
+	app := startApp(t, nil)
+	c := app.client(t)
+	app.member(t, c, buyer)
+	const newAddr = "moved@example.test"
+	r := do(t, c, "POST", "/account/email", url.Values{"email": {newAddr}})
+	wantStatus(t, "ask to change the address", r, http.StatusOK)
+	subject, link := app.nthMail(t, newAddr, 1)
+	if !strings.Contains(subject, "new sign-in address") ||
+		!strings.HasPrefix(link, publicOrigin+"/account/email?token=") {
+		t.Fatalf("email change mail %q with link %q", subject, link)
+	}
+	me := do(t, c, "GET", "/api/me", nil)
+	if !strings.Contains(me.body, buyer) {
+		t.Fatalf("address changed before the link was used: %s", me.body)
+	}
+	for range 2 {
+		wantStatus(t, "confirm page", do(t, c, "GET", link, nil), http.StatusOK)
+	}
+	u, _ := url.Parse(link)
+	token := u.Query().Get("token")
+	wantStatus(t, "confirm", do(t, c, "POST", "/account/email/confirm", url.Values{"token": {token}}),
+		http.StatusSeeOther)
+	if me := do(t, c, "GET", "/api/me", nil); !strings.Contains(me.body, newAddr) {
+		t.Errorf("after the change /api/me says %s", me.body)
+	}
+	wantStatus(t, "confirm twice", do(t, c, "POST", "/account/email/confirm", url.Values{"token": {token}}),
+		http.StatusNotFound)
+	wantStatus(t, "old address", do(t, app.client(t), "POST", "/login",
+		url.Values{"email": {buyer}, "password": {password}}), http.StatusUnauthorized)
+	wantStatus(t, "new address", do(t, app.client(t), "POST", "/login",
+		url.Values{"email": {newAddr}, "password": {password}}), http.StatusSeeOther)
+}
