@@ -58,16 +58,25 @@ type Invoice struct {
 
 // Mail kinds written to the outbox.
 const (
-	MailSetup = "setup"
+	MailSetup       = "setup"
+	MailSignIn      = "signin"
+	MailEmailChange = "email_change"
 )
 
-// Outgoing is a mail waiting in the outbox.
+// Outgoing is a mail in the outbox.
 type Outgoing struct {
 	ID       int64
 	MemberID int64
 	To       string
 	Kind     string
 	Attempts int
+
+	Cause       string
+	LastError   string
+	CreatedAt   time.Time
+	NextAttempt time.Time
+	SentAt      time.Time // zero while unsent
+	FailedAt    time.Time // zero unless set aside as failed
 }
 
 // SimulatedCheckout is an order placed while no Stripe key is configured.

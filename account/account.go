@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,13 +24,20 @@ import (
 // it: only their SHA-256 hashes do.
 type Store interface {
 	Member(ctx context.Context, id int64) (paywall.Member, error)
+	MemberByEmail(ctx context.Context, email string) (paywall.Member, error)
 	PasswordHash(ctx context.Context, email string) (int64, []byte, error)
-	CreateLink(ctx context.Context, hash []byte, member int64, purpose string, ttl time.Duration) error
+	UpdatePasswordHash(ctx context.Context, member int64, hash []byte) error
+	CreateLink(ctx context.Context, hash []byte, member int64, purpose, email string, ttl time.Duration) error
 	LinkMember(ctx context.Context, hash []byte, purpose string) (int64, error)
 	SetPasswordWithLink(ctx context.Context, link, pwHash, session []byte, ttl time.Duration) (int64, error)
+	SignInWithLink(ctx context.Context, link, session []byte, ttl time.Duration) (int64, error)
+	ChangeEmailWithLink(ctx context.Context, link []byte) (int64, error)
+	RequestLinkMail(ctx context.Context, email, request string) error
+	RequestEmailChange(ctx context.Context, member int64, email, request string) error
 	CreateSession(ctx context.Context, hash []byte, member int64, ttl time.Duration) error
-	SessionMember(ctx context.Context, hash []byte) (int64, error)
+	SessionMember(ctx context.Context, hash []byte, idle time.Duration) (int64, time.Time, error)
 	DeleteSession(ctx context.Context, hash []byte) error
+	DeleteMemberSessions(ctx context.Context, member int64) error
 }
 
 // MinPasswordLength is the shortest password accepted. bcrypt reads at most
@@ -38,12 +47,32 @@ const (
 	maxPasswordBytes  = 72
 )
 
+// Link purposes, each with its own lifetime and page.
+const (
+	Setup        = "setup"
+	SignInByLink = "signin"
+	EmailChange  = "email_change"
+)
+
+// Lifetimes are how long links and sessions last.
+type Lifetimes struct {
+	SetupLink   time.Duration // a setup link
+	SignInLink  time.Duration // a sign-in link, and an email-change link
+	SessionIdle time.Duration // a session not used for this long ends
+	SessionMax  time.Duration // a session ends this long after sign-in, used or not
+}
+
+// DefaultLifetimes are the lifetimes used unless configured otherwise.
+var DefaultLifetimes = Lifetimes{
+	SetupLink: 48 * time.Hour, SignInLink: 15 * time.Minute,
+	SessionIdle: 14 * 24 * time.Hour, SessionMax: 90 * 24 * time.Hour,
+}
+
 // Local implements accounts on paywall's own database.
 type Local struct {
-	Store      Store
-	BaseURL    *url.URL
-	SetupTTL   time.Duration
-	SessionTTL time.Duration
+	Store   Store
+	BaseURL *url.URL
+	Lifetimes
 	// Cost is the bcrypt cost; tests lower it.
 	Cost int
 
@@ -53,29 +82,42 @@ type Local struct {
 
 // NewLocal returns a local provider with the default lifetimes.
 func NewLocal(s Store, baseURL *url.URL) *Local {
-	return &Local{Store: s, BaseURL: baseURL, SetupTTL: 48 * time.Hour,
-		SessionTTL: 30 * 24 * time.Hour, Cost: 12}
+	return &Local{Store: s, BaseURL: baseURL, Lifetimes: DefaultLifetimes, Cost: 12}
 }
 
 // ErrBadCredentials is returned for a wrong email or password, alike, so
 // that the answer does not say which accounts exist.
 var ErrBadCredentials = paywall.Errorf(paywall.Unauthorized, "That email and password do not match.")
 
-// NewLink makes a single-use link for member and returns its URL.
-func (l *Local) NewLink(ctx context.Context, member int64, purpose string) (string, time.Duration, error) {
+// linkPaths is where each kind of link opens.
+var linkPaths = map[string]string{
+	Setup: "/account/setup", SignInByLink: "/login/link", EmailChange: "/account/email",
+}
+
+// NewLink makes a single-use link for member and returns its URL and how
+// long it lasts. email is the new address an email-change link confirms.
+func (l *Local) NewLink(ctx context.Context, member int64, purpose, email string) (string, time.Duration, error) {
+	path, ok := linkPaths[purpose]
+	if !ok {
+		return "", 0, fmt.Errorf("new link: unknown purpose %q", purpose)
+	}
+	ttl := l.Lifetimes.SignInLink
+	if purpose == Setup {
+		ttl = l.Lifetimes.SetupLink
+	}
 	token, hash := newToken()
-	if err := l.Store.CreateLink(ctx, hash, member, purpose, l.SetupTTL); err != nil {
+	if err := l.Store.CreateLink(ctx, hash, member, purpose, email, ttl); err != nil {
 		return "", 0, err
 	}
 	u := *l.BaseURL
-	u.Path = "/account/setup"
+	u.Path = path
 	u.RawQuery = url.Values{"token": {token}}.Encode()
-	return u.String(), l.SetupTTL, nil
+	return u.String(), ttl, nil
 }
 
-// SetupMember returns the member a setup link is for, without using it.
-func (l *Local) SetupMember(ctx context.Context, token string) (paywall.Member, error) {
-	id, err := l.Store.LinkMember(ctx, hashToken(token), "setup")
+// LinkMember returns the member a link is for, without using it.
+func (l *Local) LinkMember(ctx context.Context, token, purpose string) (paywall.Member, error) {
+	id, err := l.Store.LinkMember(ctx, hashToken(token), purpose)
 	if err != nil {
 		return paywall.Member{}, err
 	}
@@ -93,7 +135,7 @@ func (l *Local) SetPassword(ctx context.Context, token, password string) (string
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	session, sessionHash := newToken()
-	_, err = l.Store.SetPasswordWithLink(ctx, hashToken(token), hash, sessionHash, l.SessionTTL)
+	_, err = l.Store.SetPasswordWithLink(ctx, hashToken(token), hash, sessionHash, l.SessionMax)
 	if err != nil {
 		return "", err
 	}
@@ -113,7 +155,8 @@ func checkPassword(pw string) error {
 }
 
 // SignIn checks an email and password and returns a new session token. An
-// unknown email costs the same bcrypt comparison as a known one.
+// unknown email, or a member without a password, costs the same bcrypt
+// comparison as a known one, and bcrypt compares in constant time.
 func (l *Local) SignIn(ctx context.Context, email, password string) (string, error) {
 	id, hash, err := l.Store.PasswordHash(ctx, email)
 	if err != nil && paywall.KindOf(err) != paywall.NotFound {
@@ -126,11 +169,27 @@ func (l *Local) SignIn(ctx context.Context, email, password string) (string, err
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || id == 0 {
 		return "", ErrBadCredentials
 	}
+	if err := l.upgradeHash(ctx, id, hash, password); err != nil {
+		return "", err
+	}
 	session, sessionHash := newToken()
-	if err := l.Store.CreateSession(ctx, sessionHash, id, l.SessionTTL); err != nil {
+	if err := l.Store.CreateSession(ctx, sessionHash, id, l.SessionMax); err != nil {
 		return "", err
 	}
 	return session, nil
+}
+
+// upgradeHash rehashes a password stored with a lower bcrypt cost than the
+// current one, at the one moment the password is at hand: a sign-in.
+func (l *Local) upgradeHash(ctx context.Context, member int64, hash []byte, password string) error {
+	if cost, err := bcrypt.Cost(hash); err != nil || cost >= l.Cost {
+		return nil
+	}
+	newHash, err := bcrypt.GenerateFromPassword([]byte(password), l.Cost)
+	if err != nil {
+		return fmt.Errorf("rehash password: %w", err)
+	}
+	return l.Store.UpdatePasswordHash(ctx, member, newHash)
 }
 
 func (l *Local) dummy() []byte {
@@ -140,16 +199,49 @@ func (l *Local) dummy() []byte {
 	return l.dummyHash
 }
 
-// Session returns the member signed in with token.
-func (l *Local) Session(ctx context.Context, token string) (paywall.Member, error) {
+// RequestLink queues a sign-in link (or, for a member without a password, a
+// setup link) for email. It answers the same whether or not email has an
+// account.
+func (l *Local) RequestLink(ctx context.Context, email string) error {
+	return l.Store.RequestLinkMail(ctx, strings.TrimSpace(email), requestID())
+}
+
+// SignInWithLink uses a sign-in link and returns a new session token.
+func (l *Local) SignInWithLink(ctx context.Context, token string) (string, error) {
+	session, sessionHash := newToken()
+	if _, err := l.Store.SignInWithLink(ctx, hashToken(token), sessionHash, l.SessionMax); err != nil {
+		return "", err
+	}
+	return session, nil
+}
+
+// RequestEmailChange mails a link to email; using it makes email the
+// member's sign-in address.
+func (l *Local) RequestEmailChange(ctx context.Context, member int64, email string) error {
+	email = strings.TrimSpace(email)
+	if other, err := l.Store.MemberByEmail(ctx, email); err == nil && other.ID != member {
+		return paywall.Errorf(paywall.Conflict, "Another account uses %s already.", email)
+	}
+	return l.Store.RequestEmailChange(ctx, member, email, requestID())
+}
+
+// ChangeEmail uses an email-change link and returns the member it changed.
+func (l *Local) ChangeEmail(ctx context.Context, token string) (int64, error) {
+	return l.Store.ChangeEmailWithLink(ctx, hashToken(token))
+}
+
+// Session returns the member signed in with token and when the session ends
+// unless used again.
+func (l *Local) Session(ctx context.Context, token string) (paywall.Member, time.Time, error) {
 	if token == "" {
-		return paywall.Member{}, paywall.Errorf(paywall.Unauthorized, "not signed in")
+		return paywall.Member{}, time.Time{}, paywall.Errorf(paywall.Unauthorized, "not signed in")
 	}
-	id, err := l.Store.SessionMember(ctx, hashToken(token))
+	id, expires, err := l.Store.SessionMember(ctx, hashToken(token), l.SessionIdle)
 	if err != nil {
-		return paywall.Member{}, err
+		return paywall.Member{}, time.Time{}, err
 	}
-	return l.Store.Member(ctx, id)
+	m, err := l.Store.Member(ctx, id)
+	return m, expires, err
 }
 
 // SignOut ends the session of token.
@@ -158,6 +250,11 @@ func (l *Local) SignOut(ctx context.Context, token string) error {
 		return nil
 	}
 	return l.Store.DeleteSession(ctx, hashToken(token))
+}
+
+// SignOutEverywhere ends every session of member.
+func (l *Local) SignOutEverywhere(ctx context.Context, member int64) error {
+	return l.Store.DeleteMemberSessions(ctx, member)
 }
 
 // newToken returns 32 random bytes, URL-safe, and the hash that is stored.
@@ -173,4 +270,11 @@ func newToken() (string, []byte) {
 func hashToken(t string) []byte {
 	h := sha256.Sum256([]byte(t))
 	return h[:]
+}
+
+// requestID makes one request's mail unique in the outbox.
+func requestID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -6,14 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/joho/godotenv"
 
 	"github.com/paywall/paywall"
+	pwmail "github.com/paywall/paywall/mail"
 )
 
 // Config is the validated configuration of one paywall process.
@@ -29,10 +33,25 @@ type Config struct {
 	WebhookSecrets  []string // "" in simulated mode means generate one
 	StripeAPIBase   string   // "" means Stripe's own
 
-	Mail      string
-	Auth      string
-	Env       string
-	LogFormat string // "text", "json" or "" for text on a terminal, else JSON
+	Mail     string
+	SMTPURL  *url.URL // with PAYWALL_MAIL=smtp
+	SendGrid string   // the API key, with PAYWALL_MAIL=sendgrid
+	// SendGridAPIBase is the API origin: "" for SendGrid's global one, or
+	// its EU one for EU data residency.
+	SendGridAPIBase string
+	MailFrom        string // the From of every mail
+	Auth            string
+	Env             string
+	LogFormat       string // "text", "json" or "" for text on a terminal, else JSON
+
+	// Lifetimes of links and sessions.
+	SetupLinkTTL  time.Duration
+	SignInLinkTTL time.Duration
+	SessionIdle   time.Duration
+	SessionMax    time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For names the client,
+	// for per-address rate limits behind a reverse proxy.
+	TrustedProxies []netip.Prefix
 
 	Catalog paywall.Catalog
 }
@@ -104,7 +123,12 @@ func Parse(vars map[string]string, defaultPlans []byte) (Config, error) {
 		func() error { return checkDir("PAYWALL_SITE_DIR", c.SiteDir) },
 		func() error { return checkDir("PAYWALL_CONTENT_DIR", c.ContentDir) },
 		func() error { return checkStripe(&c, get("STRIPE_WEBHOOK_SECRET", "")) },
-		func() error { return oneOf("PAYWALL_MAIL", c.Mail, "log") },
+		func() error { return checkMail(&c, get) },
+		func() error { return checkLifetimes(&c, get) },
+		func() (err error) {
+			c.TrustedProxies, err = parseProxies(get("PAYWALL_TRUSTED_PROXIES", ""))
+			return
+		},
 		func() error { return oneOf("PAYWALL_AUTH", c.Auth, "local") },
 		func() error { return oneOf("PAYWALL_ENV", c.Env, "development", "production") },
 		func() error { return oneOf("PAYWALL_LOG_FORMAT", c.LogFormat, "", "text", "json") },
@@ -221,6 +245,94 @@ func checkStripe(c *Config, secrets string) error {
 	return nil
 }
 
+func checkMail(c *Config, get func(k, def string) string) error {
+	if err := oneOf("PAYWALL_MAIL", c.Mail, "log", "smtp", "sendgrid"); err != nil {
+		return err
+	}
+	c.MailFrom = get("PAYWALL_MAIL_FROM", "noreply@"+c.BaseURL.Hostname())
+	if a, err := mail.ParseAddress(c.MailFrom); err != nil || !strings.Contains(a.Address, "@") {
+		return fmt.Errorf("PAYWALL_MAIL_FROM: %q is not an email address", c.MailFrom)
+	}
+	switch c.Mail {
+	case "smtp":
+		raw := get("SMTP_URL", "")
+		if raw == "" {
+			return fmt.Errorf("SMTP_URL: required with PAYWALL_MAIL=smtp " +
+				"(smtp://user:password@host:587)")
+		}
+		u, err := pwmail.ParseSMTPURL(raw)
+		if err != nil {
+			return fmt.Errorf("SMTP_URL: %v", err)
+		}
+		c.SMTPURL = u
+	case "sendgrid":
+		c.SendGrid = get("SENDGRID_API_KEY", "")
+		if c.SendGrid == "" {
+			return fmt.Errorf("SENDGRID_API_KEY: required with PAYWALL_MAIL=sendgrid")
+		}
+		if !strings.HasPrefix(c.SendGrid, "SG.") {
+			return fmt.Errorf("SENDGRID_API_KEY: does not look like a SendGrid key (SG.…)")
+		}
+		c.SendGridAPIBase = get("SENDGRID_API_BASE", "")
+		if c.SendGridAPIBase != "" {
+			u, err := url.Parse(c.SendGridAPIBase)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("SENDGRID_API_BASE: %q is not an http or https origin "+
+					"(like https://api.eu.sendgrid.com)", c.SendGridAPIBase)
+			}
+		}
+	}
+	return nil
+}
+
+// checkLifetimes reads the link and session lifetimes, each a Go duration
+// such as 48h or 15m.
+func checkLifetimes(c *Config, get func(k, def string) string) error {
+	for _, d := range []struct {
+		name, def string
+		min       time.Duration
+		dst       *time.Duration
+	}{
+		{"PAYWALL_SETUP_LINK_TTL", "48h", time.Minute, &c.SetupLinkTTL},
+		{"PAYWALL_SIGNIN_LINK_TTL", "15m", time.Minute, &c.SignInLinkTTL},
+		{"PAYWALL_SESSION_IDLE", "336h", time.Minute, &c.SessionIdle},
+		{"PAYWALL_SESSION_MAX", "2160h", time.Minute, &c.SessionMax},
+	} {
+		v, err := time.ParseDuration(get(d.name, d.def))
+		if err != nil || v < d.min {
+			return fmt.Errorf("%s: %q is not a duration of at least a minute (like 15m or 48h)",
+				d.name, get(d.name, d.def))
+		}
+		*d.dst = v
+	}
+	if c.SessionIdle > c.SessionMax {
+		return fmt.Errorf("PAYWALL_SESSION_IDLE: %s is longer than PAYWALL_SESSION_MAX (%s)",
+			c.SessionIdle, c.SessionMax)
+	}
+	return nil
+}
+
+// parseProxies reads comma-separated addresses or CIDR prefixes.
+func parseProxies(raw string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(raw, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("PAYWALL_TRUSTED_PROXIES: %q is not an address or CIDR prefix", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
 // checkProduction refuses the settings that are only safe on a laptop.
 func checkProduction(c Config) error {
 	if !c.Production() {
@@ -232,6 +344,14 @@ func checkProduction(c Config) error {
 	}
 	if c.BaseURL.Scheme != "https" {
 		return fmt.Errorf("PAYWALL_BASE_URL: must be https when PAYWALL_ENV=production")
+	}
+	if c.Mail == "log" {
+		return fmt.Errorf("PAYWALL_MAIL: log only prints mail; use smtp or sendgrid " +
+			"when PAYWALL_ENV=production")
+	}
+	if c.SMTPURL != nil && c.SMTPURL.Query().Get("tls") == "none" && !loopback(c.SMTPURL.Hostname()) {
+		return fmt.Errorf("SMTP_URL: tls=none sends passwords and links in the clear; " +
+			"refused for a remote host when PAYWALL_ENV=production")
 	}
 	return nil
 }
@@ -300,6 +420,14 @@ func loadPlans(path string, defaultPlans []byte) (string, paywall.Catalog, error
 		return "", paywall.Catalog{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return path, cat, nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 func fileExists(path string) bool {

@@ -85,6 +85,8 @@ func TestParseValues(t *testing.T) {
 		"STRIPE_API_BASE":       "http://localhost:12111",
 		"PAYWALL_ENV":           "production",
 		"PAYWALL_LOG_FORMAT":    "json",
+		"PAYWALL_MAIL":          "sendgrid",
+		"SENDGRID_API_KEY":      "SG.test",
 	})
 
 	checks := []struct {
@@ -226,6 +228,8 @@ func TestParseProductionAccepted(t *testing.T) {
 		"PAYWALL_BASE_URL":      "https://letters.example.com",
 		"STRIPE_SECRET_KEY":     "rk_live_1",
 		"STRIPE_WEBHOOK_SECRET": "whsec_1",
+		"PAYWALL_MAIL":          "smtp",
+		"SMTP_URL":              "smtps://user:pass@smtp.example.com:465",
 	})
 	if !c.Production() || c.Simulated() {
 		t.Errorf("got Production %v, Simulated %v, want true, false", c.Production(), c.Simulated())

@@ -5,6 +5,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 )
 
@@ -16,9 +17,31 @@ type Message struct {
 	HTML    string
 }
 
-// Mailer delivers a message.
+// Mailer delivers a message. An error that retrying cannot cure (the
+// provider refused the message or the credentials) is marked Permanent.
 type Mailer interface {
 	Send(ctx context.Context, m Message) error
+}
+
+// permanentError marks a delivery error that retrying cannot cure.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as one that retrying cannot cure: the outbox sets the
+// mail aside as failed at once instead of trying again.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
 }
 
 // Log is the development mailer: it prints every mail in full as one log

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -13,24 +14,37 @@ import (
 type OutboxStore interface {
 	DueMails(ctx context.Context, limit int) ([]paywall.Outgoing, error)
 	MailSent(ctx context.Context, id int64) error
-	DeferMail(ctx context.Context, id int64, msg string, next time.Time) error
+	DeferMail(ctx context.Context, id int64, msg string, next time.Time, failed bool) error
 }
 
 // Links makes the single-use link a mail carries. The token is made when the
 // mail is sent, not when it is queued, so no usable token ever rests in the
-// outbox.
+// outbox. email is the address an email-change link confirms.
 type Links interface {
-	NewLink(ctx context.Context, member int64, purpose string) (url string, ttl time.Duration, err error)
+	NewLink(ctx context.Context, member int64, purpose, email string) (url string, ttl time.Duration, err error)
 }
+
+// linkPurpose is the link each kind of mail carries, if any.
+var linkPurpose = map[string]string{
+	paywall.MailSetup:       "setup",
+	paywall.MailSignIn:      "signin",
+	paywall.MailEmailChange: "email_change",
+}
+
+// MaxAttempts is how often a mail is tried before it is set aside as failed.
+// With the backoff below, the last try comes about a day after the first:
+// a provider's outage of some hours delays mail but loses none.
+const MaxAttempts = 18
 
 // Outbox sends queued mail, retrying failures with growing delays.
 type Outbox struct {
-	Store  OutboxStore
-	Links  Links
-	Mailer Mailer
-	Site   string
-	Log    *slog.Logger
-	Now    func() time.Time
+	Store   OutboxStore
+	Links   Links
+	Mailer  Mailer
+	Site    string
+	BaseURL string
+	Log     *slog.Logger
+	Now     func() time.Time
 
 	poke chan struct{}
 }
@@ -66,6 +80,11 @@ func (o *Outbox) Run(ctx context.Context) {
 	}
 }
 
+// backoff is the delay before attempt n+1: 5 s, 10 s, 20 s … capped at 4 h.
+func backoff(n int) time.Duration {
+	return min(5*time.Second<<min(n, 12), 4*time.Hour)
+}
+
 // SendDue sends every mail that is due once.
 func (o *Outbox) SendDue(ctx context.Context) error {
 	due, err := o.Store.DueMails(ctx, 50)
@@ -73,34 +92,58 @@ func (o *Outbox) SendDue(ctx context.Context) error {
 		return err
 	}
 	for _, m := range due {
-		if err := o.send(ctx, m); err != nil {
-			next := o.Now().Add(min(5*time.Second<<min(m.Attempts, 10), time.Hour))
-			o.Log.Warn("mail deferred", "mail_id", m.ID, "kind", m.Kind, "member_id", m.MemberID,
-				"attempts", m.Attempts+1, "error", err)
-			if err := o.Store.DeferMail(ctx, m.ID, err.Error(), next); err != nil {
+		err := o.send(ctx, m)
+		if err == nil {
+			if err := o.Store.MailSent(ctx, m.ID); err != nil {
 				return err
 			}
+			o.Log.Info("mail delivered", "mail_id", m.ID, "kind", m.Kind, "member_id", m.MemberID)
 			continue
 		}
-		if err := o.Store.MailSent(ctx, m.ID); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := o.deferMail(ctx, m, err); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// deferMail schedules the next attempt, or sets the mail aside as failed
+// when the provider refused it for good or every attempt is spent.
+func (o *Outbox) deferMail(ctx context.Context, m paywall.Outgoing, cause error) error {
+	failed := IsPermanent(cause) || m.Attempts+1 >= MaxAttempts
+	next := o.Now().Add(backoff(m.Attempts))
+	log := o.Log.With("mail_id", m.ID, "kind", m.Kind, "member_id", m.MemberID,
+		"attempts", m.Attempts+1, "error", cause)
+	if err := o.Store.DeferMail(ctx, m.ID, cause.Error(), next, failed); err != nil {
+		return errors.Join(cause, err)
+	}
+	if failed {
+		log.Error("mail failed")
+	} else {
+		log.Warn("mail deferred", "retry_at", next)
+	}
+	return nil
+}
+
 func (o *Outbox) send(ctx context.Context, m paywall.Outgoing) error {
-	d := Data{Site: o.Site}
-	if m.Kind == paywall.MailSetup {
-		link, ttl, err := o.Links.NewLink(ctx, m.MemberID, "setup")
+	d := Data{Site: o.Site, Account: o.BaseURL + "/account"}
+	if purpose, ok := linkPurpose[m.Kind]; ok {
+		email := ""
+		if m.Kind == paywall.MailEmailChange {
+			email = m.To
+		}
+		link, ttl, err := o.Links.NewLink(ctx, m.MemberID, purpose, email)
 		if err != nil {
-			return fmt.Errorf("make setup link: %w", err)
+			return fmt.Errorf("make %s link: %w", purpose, err)
 		}
 		d.Link, d.Expires = link, humanDuration(ttl)
 	}
 	msg, err := Render(m.Kind, m.To, d)
 	if err != nil {
-		return err
+		return Permanent(err)
 	}
 	return o.Mailer.Send(ctx, msg)
 }

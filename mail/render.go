@@ -42,9 +42,10 @@ func loadTemplates() map[string]kindTemplates {
 
 // Data is what a mail template may print.
 type Data struct {
-	Site    string
-	Link    string
-	Expires string
+	Site    string // the site's name (its host)
+	Link    string // the single-use link the mail carries, if any
+	Expires string // how long the link lasts, in words
+	Account string // the member's dashboard, for billing mail
 }
 
 // Render renders the mail of the given kind to address to.

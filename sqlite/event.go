@@ -131,6 +131,14 @@ func (s *Store) applyChange(ctx context.Context, tx *sql.Tx, eventID string, c p
 		if err := s.applySubscription(ctx, tx, *c.Subscription); err != nil {
 			return 0, err
 		}
+		if member == 0 {
+			// Report whose access may have changed, so that caches forget it.
+			m, err := memberByCustomer(ctx, tx, c.Subscription.CustomerID)
+			if err != nil {
+				return 0, err
+			}
+			member = m
+		}
 	}
 	if c.Invoice != nil {
 		if err := s.applyInvoice(ctx, tx, *c.Invoice); err != nil {

@@ -84,6 +84,14 @@ func (s *Store) createMember(ctx context.Context, tx *sql.Tx, email string) (int
 	return res.LastInsertId()
 }
 
+// linkCustomer records a Stripe customer as the member's. The email Stripe
+// holds for the customer is kept as the customer's contact address; it never
+// becomes the member's sign-in address, which changes only through an
+// email-change link the member confirms.
+//
+// TODO(#4): customer.updated (an email changed in the Customer Portal) is
+// not decoded yet; when it is, it should update customers.email here and
+// nothing else.
 func (s *Store) linkCustomer(ctx context.Context, tx *sql.Tx, customer string, member int64, email string) error {
 	if customer == "" {
 		return nil
@@ -158,6 +166,19 @@ func (s *Store) PasswordHash(ctx context.Context, email string) (int64, []byte, 
 		return id, nil, nil
 	}
 	return id, []byte(hash.String), nil
+}
+
+// UpdatePasswordHash replaces a member's password hash, as when it was made
+// with weaker parameters than today's.
+func (s *Store) UpdatePasswordHash(ctx context.Context, member int64, hash []byte) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE members SET password_hash = ? WHERE id = ?`,
+			string(hash), member)
+		if err != nil {
+			return fmt.Errorf("update password hash: %w", err)
+		}
+		return nil
+	})
 }
 
 // CustomerIDs returns the member's Stripe customers, newest first.

@@ -16,7 +16,7 @@ func TestOutbox(t *testing.T) {
 	}
 	id := mails[0].ID
 
-	if err := s.DeferMail(ctx, id, "smtp: timeout", start.Add(time.Minute)); err != nil {
+	if err := s.DeferMail(ctx, id, "smtp: timeout", start.Add(time.Minute), false); err != nil {
 		t.Fatal(err)
 	}
 	if got := dueMails(t, s); len(got) != 0 {

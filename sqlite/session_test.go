@@ -14,7 +14,7 @@ func TestLinks(t *testing.T) {
 	member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
 	link := []byte("hash-of-setup-token")
 
-	if err := s.CreateLink(ctx, link, member, "setup", time.Hour); err != nil {
+	if err := s.CreateLink(ctx, link, member, "setup", "", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.LinkMember(ctx, link, "setup"); err != nil || got != member {
@@ -40,7 +40,7 @@ func TestLinks(t *testing.T) {
 		string(hash) != "$2a$10$hash" {
 		t.Errorf("PasswordHash: got %d, %q, %v, want %d, the hash", id, hash, err, member)
 	}
-	if m, err := s.SessionMember(ctx, session); err != nil || m != member {
+	if m, _, err := s.SessionMember(ctx, session, time.Hour); err != nil || m != member {
 		t.Errorf("SessionMember: got %d, %v, want %d", m, err, member)
 	}
 
@@ -68,7 +68,7 @@ func TestLinkExpiry(t *testing.T) {
 	ctx := context.Background()
 	member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
 	link := []byte("hash-of-setup-token")
-	if err := s.CreateLink(ctx, link, member, "setup", time.Hour); err != nil {
+	if err := s.CreateLink(ctx, link, member, "setup", "", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 
@@ -80,7 +80,7 @@ func TestLinkExpiry(t *testing.T) {
 	if m, err := s.Member(ctx, member); err != nil || m.HasPassword {
 		t.Errorf("Member: got %+v, %v, want no password", m, err)
 	}
-	_, err = s.SessionMember(ctx, []byte("session"))
+	_, _, err = s.SessionMember(ctx, []byte("session"), time.Hour)
 	wantKind(t, "session of an expired link", err, paywall.Unauthorized)
 }
 
@@ -93,21 +93,21 @@ func TestSessions(t *testing.T) {
 	if err := s.CreateSession(ctx, session, member, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.SessionMember(ctx, session); err != nil || got != member {
+	if got, _, err := s.SessionMember(ctx, session, time.Hour); err != nil || got != member {
 		t.Errorf("SessionMember: got %d, %v, want %d", got, err, member)
 	}
-	_, err := s.SessionMember(ctx, []byte("unknown"))
+	_, _, err := s.SessionMember(ctx, []byte("unknown"), time.Hour)
 	wantKind(t, "unknown session", err, paywall.Unauthorized)
 
 	restore := c.set(start.Add(time.Hour))
-	_, err = s.SessionMember(ctx, session)
+	_, _, err = s.SessionMember(ctx, session, time.Hour)
 	wantKind(t, "expired session", err, paywall.Unauthorized)
 	restore()
 
 	if err := s.DeleteSession(ctx, session); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.SessionMember(ctx, session)
+	_, _, err = s.SessionMember(ctx, session, time.Hour)
 	wantKind(t, "deleted session", err, paywall.Unauthorized)
 	if err := s.DeleteSession(ctx, session); err != nil {
 		t.Errorf("deleting a session twice: got %v, want nil", err)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/mail"
 	"net/url"
 	"strings"
 
@@ -10,6 +11,13 @@ import (
 
 // minPassword mirrors the identity provider's rule, for the form's hint.
 const minPassword = 10
+
+// Link purposes, as the identity provider names them.
+const (
+	setupLink       = "setup"
+	signInLink      = "signin"
+	emailChangeLink = "email_change"
+)
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 	rd, err := s.reader(r)
@@ -21,9 +29,17 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+func parseForm(r *http.Request) error {
+	r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		return paywall.Errorf(paywall.Invalid, "The form could not be read.")
+	}
+	return nil
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	next := localPath(r.PostForm.Get("next"))
@@ -36,7 +52,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 			Message: paywall.MessageOf(err), Email: email, Next: next})
 		return nil
 	}
-	s.setSession(w, token)
+	if err := s.startSession(w, r, token); err != nil {
+		return err
+	}
 	if next == "" {
 		next = "/account"
 	}
@@ -44,8 +62,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// startSession sets the cookie of a new session and ends the one the
+// browser had, if any: every sign-in gets a fresh token, so a token planted
+// in a browser before sign-in is worth nothing after it.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, token string) error {
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		s.cache.forgetToken(c.Value)
+		if err := s.Accounts.SignOut(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	s.setSession(w, token)
+	return nil
+}
+
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(SessionCookie); err == nil {
+		s.cache.forgetToken(c.Value)
 		if err := s.Accounts.SignOut(r.Context(), c.Value); err != nil {
 			return err
 		}
@@ -55,16 +88,99 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// linkPage shows the form that asks for a sign-in link, or, with a token,
+// the button that uses it. Mail scanners open links: the GET never uses one.
+func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) error {
+	token := r.URL.Query().Get("token")
+	if token == "" {
+		s.render(w, r, http.StatusOK, "link", page{Title: "Sign in by email",
+			Next: localPath(r.URL.Query().Get("next"))})
+		return nil
+	}
+	m, err := s.Accounts.LinkMember(r.Context(), token, signInLink)
+	if paywall.KindOf(err) == paywall.NotFound {
+		s.linkExpired(w, r, "sign-in")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "link", page{Title: "Sign in", Email: m.Email, Token: token})
+	return nil
+}
+
+// link is the POST of both link forms: with a token it signs in, with an
+// email it mails a link.
+func (s *Server) link(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	if token := r.PostForm.Get("token"); token != "" {
+		return s.signInWithLink(w, r, token)
+	}
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		s.render(w, r, http.StatusBadRequest, "link", page{Title: "Sign in by email",
+			Message: "Enter the email address you subscribed with.", Email: email})
+		return nil
+	}
+	if err := s.Accounts.RequestLink(r.Context(), email); err != nil {
+		return err
+	}
+	s.queued()
+	// The same page for every address, so that it tells nobody which have
+	// accounts.
+	s.render(w, r, http.StatusOK, "message", page{Title: "Check your inbox",
+		Message: "If " + email + " belongs to an account, a link to sign in is on its way. " +
+			"It works once and expires soon; the mail says when."})
+	return nil
+}
+
+func (s *Server) signInWithLink(w http.ResponseWriter, r *http.Request, token string) error {
+	session, err := s.Accounts.SignInWithLink(r.Context(), token)
+	if paywall.KindOf(err) == paywall.NotFound {
+		s.linkExpired(w, r, "sign-in")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.startSession(w, r, session); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+// linkExpired answers a link that was used, has expired or never existed,
+// with the form that sends a new one: for a member without a password that
+// is a new setup link, else a sign-in link.
+func (s *Server) linkExpired(w http.ResponseWriter, r *http.Request, what string) {
+	msg := "This " + what + " link has expired or was used already. Enter your email " +
+		"and we will send you a new one."
+	if what == "setup" {
+		msg += " If you chose a password already, sign in with it."
+	}
+	s.render(w, r, http.StatusNotFound, "link", page{Title: "This link does not work any more",
+		Message: msg})
+}
+
+func (s *Server) queued() {
+	if s.Queued != nil {
+		s.Queued()
+	}
+}
+
 // setupPage shows the password form. It does not use the token: mail
 // scanners open links, and that must not burn the member's only way in.
 func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) error {
 	token := r.URL.Query().Get("token")
-	m, err := s.Accounts.SetupMember(r.Context(), token)
+	m, err := s.Accounts.LinkMember(r.Context(), token, setupLink)
+	if paywall.KindOf(err) == paywall.NotFound {
+		s.linkExpired(w, r, "setup")
+		return nil
+	}
 	if err != nil {
-		if paywall.KindOf(err) == paywall.NotFound {
-			return paywall.Errorf(paywall.NotFound, "This setup link has expired or was used "+
-				"already. If you set a password, sign in with it.")
-		}
 		return err
 	}
 	s.render(w, r, http.StatusOK, "setup", page{Title: "Choose your password", Email: m.Email,
@@ -73,13 +189,17 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) setup(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		return paywall.Errorf(paywall.Invalid, "The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	token := r.PostForm.Get("token")
 	session, err := s.Accounts.SetPassword(r.Context(), token, r.PostForm.Get("password"))
 	if paywall.KindOf(err) == paywall.Invalid {
-		m, merr := s.Accounts.SetupMember(r.Context(), token)
+		m, merr := s.Accounts.LinkMember(r.Context(), token, setupLink)
+		if paywall.KindOf(merr) == paywall.NotFound {
+			s.linkExpired(w, r, "setup")
+			return nil
+		}
 		if merr != nil {
 			return merr
 		}
@@ -88,12 +208,15 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if paywall.KindOf(err) == paywall.NotFound {
-		return paywall.Errorf(paywall.NotFound, "This setup link has expired or was used already.")
+		s.linkExpired(w, r, "setup")
+		return nil
 	}
 	if err != nil {
 		return err
 	}
-	s.setSession(w, session)
+	if err := s.startSession(w, r, session); err != nil {
+		return err
+	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 	return nil
 }
@@ -108,7 +231,8 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	p := page{Title: "Your account", SignedIn: true, Email: rd.Member.Email,
-		Status: rd.Access.Status, Ending: rd.Access.Ending}
+		Status: rd.Access.Status, Ending: rd.Access.Ending,
+		PastDue: rd.Access.Status == paywall.PastDue}
 	if rd.Access.Granted() {
 		p.PlanName = s.planName(rd.Access.PlanID)
 		p.Until = date(rd.Access.Until)
@@ -129,6 +253,87 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 			Amount: money(in.Amount, in.Currency), Status: in.Status, URL: in.URL})
 	}
 	s.render(w, r, http.StatusOK, "account", p)
+	return nil
+}
+
+// signOutEverywhere ends every session of the member, this one included.
+func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request) error {
+	rd, err := s.reader(r)
+	if err != nil {
+		return err
+	}
+	if !rd.SignedIn {
+		http.Redirect(w, r, "/login?next=/account", http.StatusSeeOther)
+		return nil
+	}
+	if err := s.Accounts.SignOutEverywhere(r.Context(), rd.Member.ID); err != nil {
+		return err
+	}
+	s.Forget(rd.Member.ID)
+	s.clearSession(w)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// requestEmailChange mails a confirmation link to the address the member
+// wants to sign in with. Nothing changes until that link is used, so a
+// typo or a stranger's address cannot lock the member out.
+func (s *Server) requestEmailChange(w http.ResponseWriter, r *http.Request) error {
+	rd, err := s.reader(r)
+	if err != nil {
+		return err
+	}
+	if !rd.SignedIn {
+		http.Redirect(w, r, "/login?next=/account", http.StatusSeeOther)
+		return nil
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return paywall.Errorf(paywall.Invalid, "Enter a valid email address.")
+	}
+	if strings.EqualFold(email, rd.Member.Email) {
+		return paywall.Errorf(paywall.Invalid, "You sign in with %s already.", email)
+	}
+	if err := s.Accounts.RequestEmailChange(r.Context(), rd.Member.ID, email); err != nil {
+		return err
+	}
+	s.queued()
+	s.render(w, r, http.StatusOK, "message", page{Title: "Confirm your new address",
+		SignedIn: true, Message: "We sent a link to " + email + ". Until you open it, you " +
+			"sign in with " + rd.Member.Email + "."})
+	return nil
+}
+
+func (s *Server) emailChangePage(w http.ResponseWriter, r *http.Request) error {
+	token := r.URL.Query().Get("token")
+	if _, err := s.Accounts.LinkMember(r.Context(), token, emailChangeLink); err != nil {
+		if paywall.KindOf(err) == paywall.NotFound {
+			return paywall.Errorf(paywall.NotFound, "This link has expired or was used "+
+				"already. Ask for a new one on your account page.")
+		}
+		return err
+	}
+	s.render(w, r, http.StatusOK, "email", page{Title: "Confirm your new address", Token: token})
+	return nil
+}
+
+func (s *Server) confirmEmailChange(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	member, err := s.Accounts.ChangeEmail(r.Context(), r.PostForm.Get("token"))
+	if paywall.KindOf(err) == paywall.NotFound {
+		return paywall.Errorf(paywall.NotFound, "This link has expired or was used "+
+			"already. Ask for a new one on your account page.")
+	}
+	if err != nil {
+		return err
+	}
+	s.Forget(member)
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
 	return nil
 }
 

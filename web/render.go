@@ -61,6 +61,7 @@ type page struct {
 	Ending   bool
 	Renews   string
 	Invoices []invoiceRow
+	PastDue  bool
 
 	// simulated checkout
 	CheckoutID string

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -17,13 +18,28 @@ import (
 	"github.com/paywall/paywall"
 )
 
-// Accounts is the identity provider: passwords, setup links and sessions.
+// Accounts is the identity provider: passwords, single-use links and
+// sessions. The handlers know it only through this interface, so that
+// another provider can take the local one's place. Errors carry a
+// paywall.ErrorKind: NotFound for a link that is used, expired or unknown;
+// Unauthorized for wrong credentials or no session; Invalid for a password
+// the provider refuses; Conflict for an address another account holds.
 type Accounts interface {
-	SetupMember(ctx context.Context, token string) (paywall.Member, error)
+	// LinkMember returns the member a valid link of purpose is for, without
+	// using the link.
+	LinkMember(ctx context.Context, token, purpose string) (paywall.Member, error)
 	SetPassword(ctx context.Context, token, password string) (session string, err error)
 	SignIn(ctx context.Context, email, password string) (session string, err error)
-	Session(ctx context.Context, token string) (paywall.Member, error)
+	// RequestLink mails a sign-in link to email if it has an account, and
+	// answers the same if it has none.
+	RequestLink(ctx context.Context, email string) error
+	SignInWithLink(ctx context.Context, token string) (session string, err error)
+	RequestEmailChange(ctx context.Context, member int64, email string) error
+	ChangeEmail(ctx context.Context, token string) (member int64, err error)
+	// Session returns the member of a session and when it ends unless used.
+	Session(ctx context.Context, token string) (paywall.Member, time.Time, error)
 	SignOut(ctx context.Context, token string) error
+	SignOutEverywhere(ctx context.Context, member int64) error
 }
 
 // Store is what handlers read and write directly.
@@ -79,10 +95,25 @@ type Server struct {
 	Site      Site
 	// Received is called after a webhook event was stored, to wake the worker.
 	Received func()
-	Now      func() time.Time
-	Metrics  *prometheus.Registry
+	// Queued is called after a mail was written to the outbox, to wake it.
+	Queued  func()
+	Now     func() time.Time
+	Metrics *prometheus.Registry
+	// Limits are the request rates allowed per client address and per email;
+	// the zero value means DefaultLimits.
+	Limits Limits
+	// TrustedProxies are the peers whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
+	// SessionMax is the session cookie's lifetime, the sessions' absolute
+	// expiry; 0 makes it a browser-session cookie.
+	SessionMax time.Duration
+	// CacheTTL bounds how long a session and its access are served from
+	// memory; 0 means DefaultCacheTTL.
+	CacheTTL time.Duration
 
-	metrics metrics
+	metrics  metrics
+	cache    *readerCache
+	limiters limiters
 }
 
 // MaxWebhookBody is the largest webhook body accepted. Stripe's events are
@@ -92,6 +123,8 @@ const MaxWebhookBody = 1 << 20
 // Handler returns the route table wrapped in its middleware.
 func (s *Server) Handler() http.Handler {
 	s.metrics = newMetrics(s.Metrics)
+	s.cache = newReaderCache(s.CacheTTL)
+	s.limiters = newLimiters(s.Limits)
 	csrf := http.NewCrossOriginProtection()
 	mux := http.NewServeMux()
 	route := func(pattern string, h handlerFunc) { mux.Handle(pattern, s.adapt(h)) }
@@ -105,8 +138,8 @@ func (s *Server) Handler() http.Handler {
 	route("GET /api/me", s.me)
 	route("GET /auth/check", s.authCheck)
 
-	form("POST /api/checkout", s.startCheckout)
-	form("POST /api/create-checkout-session", s.startCheckout)
+	form("POST /api/checkout", s.limited(checkoutLimit, s.startCheckout))
+	form("POST /api/create-checkout-session", s.limited(checkoutLimit, s.startCheckout))
 	route("GET /checkout/success", s.checkoutSuccess)
 	route("GET /checkout/simulated/{id}", s.simulatedPage)
 	form("POST /checkout/simulated/{id}", s.simulatedComplete)
@@ -119,12 +152,18 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	route("GET /login", s.loginPage)
-	form("POST /login", s.login)
+	form("POST /login", s.limited(signInLimit, s.login))
 	form("POST /logout", s.logout)
+	route("GET /login/link", s.linkPage)
+	form("POST /login/link", s.limited(linkLimit, s.link))
 	route("GET /account/setup", s.setupPage)
-	form("POST /account/setup", s.setup)
+	form("POST /account/setup", s.limited(setupLimit, s.setup))
 	route("GET /account", s.account)
 	form("POST /account/portal", s.portal)
+	form("POST /account/sessions/end", s.signOutEverywhere)
+	form("POST /account/email", s.limited(linkLimit, s.requestEmailChange))
+	route("GET /account/email", s.emailChangePage)
+	form("POST /account/email/confirm", s.limited(setupLimit, s.confirmEmailChange))
 
 	route("/", s.site)
 	return s.requestID(s.recoverPanics(mux))
@@ -164,6 +203,8 @@ type metrics struct {
 	webhooks  *prometheus.CounterVec
 	decisions *prometheus.CounterVec
 	checkouts *prometheus.CounterVec
+	limited   prometheus.Counter
+	sessions  *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) metrics {
@@ -181,6 +222,14 @@ func newMetrics(reg *prometheus.Registry) metrics {
 			Help: "Checkouts started, by plan.",
 		}, []string{"plan"}),
 	}
-	reg.MustRegister(m.webhooks, m.decisions, m.checkouts)
+	m.limited = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "paywall_rate_limited_total",
+		Help: "Requests refused with 429 by the rate limits.",
+	})
+	m.sessions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "paywall_session_lookups_total",
+		Help: "Session lookups by where they were answered (cache, database).",
+	}, []string{"source"})
+	reg.MustRegister(m.webhooks, m.decisions, m.checkouts, m.limited, m.sessions)
 	return m
 }

@@ -29,6 +29,7 @@ import (
 // options are the knobs tests turn; the zero value is production's.
 type options struct {
 	bcryptCost int
+	limits     web.Limits
 }
 
 // App is one running paywall: every part built from the config and wired
@@ -80,24 +81,57 @@ func (a *App) build(ctx context.Context, opts options) error {
 	}
 
 	accounts := account.NewLocal(a.store, cfg.BaseURL)
+	accounts.Lifetimes = account.Lifetimes{SetupLink: cfg.SetupLinkTTL, SignInLink: cfg.SignInLinkTTL,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax}
 	if opts.bcryptCost != 0 {
 		accounts.Cost = opts.bcryptCost
 	}
-	a.outbox = mail.NewOutbox(a.store, accounts, mail.Log{Logger: log.With("component", "mail")},
-		cfg.BaseURL.Host, log.With("component", "outbox"))
+	mailer, err := newMailer(cfg, log.With("component", "mail"))
+	if err != nil {
+		return err
+	}
+	a.outbox = mail.NewOutbox(a.store, accounts, mailer, cfg.BaseURL.Host,
+		log.With("component", "outbox"))
+	a.outbox.BaseURL = cfg.BaseURL.String()
 	a.worker = billing.NewWorker(a.store, cfg.Catalog, log.With("component", "events"))
-	a.worker.Applied = func(int64) { a.outbox.Poke() }
 
 	srv := &web.Server{
 		Log: log.With("component", "web"), BaseURL: cfg.BaseURL, Catalog: cfg.Catalog,
 		Accounts: accounts, Store: a.store, Site: g, Received: a.worker.Poke, Now: time.Now,
-		Metrics: newRegistry(),
+		Queued: a.outbox.Poke, Metrics: newRegistry(), Limits: opts.limits,
+		TrustedProxies: cfg.TrustedProxies, SessionMax: cfg.SessionMax,
+	}
+	// A change to a member's subscriptions may queue mail and changes what
+	// they may read: wake the outbox and drop the member's cached access.
+	a.worker.Applied = func(member int64) {
+		srv.Forget(member)
+		a.outbox.Poke()
 	}
 	if err := a.billing(ctx, srv); err != nil {
 		return err
 	}
 	a.server = web.NewHTTPServer(srv.Handler(), log)
 	return nil
+}
+
+// newMailer builds the mailer PAYWALL_MAIL names.
+func newMailer(cfg config.Config, log *slog.Logger) (mail.Mailer, error) {
+	switch cfg.Mail {
+	case "smtp":
+		m, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom, nil)
+		if err != nil {
+			return nil, fmt.Errorf("SMTP_URL: %w", err)
+		}
+		log.Info("mailer", "mailer", "smtp", "host", cfg.SMTPURL.Host, "from", cfg.MailFrom)
+		return m, nil
+	case "sendgrid":
+		m := mail.NewSendGrid(cfg.SendGrid, cfg.MailFrom)
+		m.Host = cfg.SendGridAPIBase
+		log.Info("mailer", "mailer", "sendgrid", "from", cfg.MailFrom, "api_base", m.Host)
+		return m, nil
+	default:
+		return mail.Log{Logger: log}, nil
+	}
 }
 
 func loadGuard(cfg config.Config) (*guard.Guard, error) {

@@ -31,6 +31,8 @@ commands:
   serve     serve the site with memberships (default)
   migrate   apply database migrations and exit
   version   print the version
+  mail list [--failed]   list the outbox, or only mail that failed for good
+  mail retry ID          send a failed or deferred mail again now
 `
 
 // errUsage marks a command line paywall does not understand: exit status 2.
@@ -67,6 +69,7 @@ type command func(ctx context.Context, c *cli, args []string) error
 var commands = map[string]command{
 	"serve":   serve,
 	"migrate": migrate,
+	"mail":    mailCmd,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,0 +1,61 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paywall/paywall"
+)
+
+func TestDashboard(t *testing.T) {
+	f := newCacheFixture(t)
+	f.srv.Catalog = paywall.Catalog{Plans: []paywall.Plan{{ID: "basic", Name: "Basic"}}}
+	get := func() string {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/account", nil)
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "tok-1"})
+		w := httptest.NewRecorder()
+		f.handler.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			t.Fatalf("dashboard: %d", w.Code)
+		}
+		return w.Body.String()
+	}
+	periodEnd := f.now.Add(10 * 24 * time.Hour)
+	f.store.set(1, paywall.Subscription{ID: "sub_1", Status: paywall.Active, PlanID: "basic",
+		PeriodEnd: periodEnd})
+	f.store.invoices = []paywall.Invoice{{ID: "in_1", Number: "INV-0001", Status: "paid",
+		Amount: 1900, Currency: "usd", URL: "https://invoice.stripe.test/i/1", Created: f.now}}
+	body := get()
+	for _, want := range []string{"Basic", "active", "Renews on", date(periodEnd), "INV-0001",
+		`href="https://invoice.stripe.test/i/1"`, "$19", "paid", `action="/account/portal"`,
+		`action="/account/sessions/end"`, `action="/account/email"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("active dashboard lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "did not go through") {
+		t.Error("active dashboard shows the past_due banner")
+	}
+
+	f.store.set(1, paywall.Subscription{ID: "sub_1", Status: paywall.PastDue, PlanID: "basic",
+		PeriodEnd: f.now})
+	f.srv.Forget(1)
+	body = get()
+	for _, want := range []string{"did not go through", "Update payment method", "past_due",
+		date(f.now.Add(paywall.PastDueGrace))} {
+		if !strings.Contains(body, want) {
+			t.Errorf("past_due dashboard lacks %q", want)
+		}
+	}
+
+	f.store.set(1, paywall.Subscription{ID: "sub_1", Status: paywall.Active, PlanID: "basic",
+		PeriodEnd: periodEnd, CancelAt: periodEnd})
+	f.srv.Forget(1)
+	if body := get(); !strings.Contains(body, "Ends on") || strings.Contains(body, "Renews on") {
+		t.Errorf("a canceling subscription's dashboard does not say when it ends")
+	}
+}

@@ -1,0 +1,201 @@
+package web
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limit allows N requests per period Per, in bursts of up to N.
+type Limit struct {
+	N   int
+	Per time.Duration
+}
+
+// Limits are the rates of the routes that guess at or mail to accounts, or
+// start payments. Each route is limited per client address and, where the
+// request names one, per email, so that neither one address nor many
+// addresses can hammer one account.
+type Limits struct {
+	SignInIP, SignInEmail     Limit
+	LinkIP, LinkEmail         Limit
+	SetupIP                   Limit
+	CheckoutIP, CheckoutEmail Limit
+}
+
+// DefaultLimits are generous for people and tight for scripts.
+var DefaultLimits = Limits{
+	SignInIP: Limit{20, time.Minute}, SignInEmail: Limit{10, 15 * time.Minute},
+	LinkIP: Limit{10, time.Minute}, LinkEmail: Limit{5, 15 * time.Minute},
+	SetupIP:    Limit{20, time.Minute},
+	CheckoutIP: Limit{20, time.Minute}, CheckoutEmail: Limit{10, 15 * time.Minute},
+}
+
+// limitKind names a group of routes that share limiters.
+type limitKind int
+
+const (
+	signInLimit limitKind = iota
+	linkLimit
+	setupLimit
+	checkoutLimit
+)
+
+type limiters map[limitKind][2]*keyedLimiter // per address, per email (nil: none)
+
+func newLimiters(l Limits) limiters {
+	if l == (Limits{}) {
+		l = DefaultLimits
+	}
+	return limiters{
+		signInLimit:   {newKeyedLimiter(l.SignInIP), newKeyedLimiter(l.SignInEmail)},
+		linkLimit:     {newKeyedLimiter(l.LinkIP), newKeyedLimiter(l.LinkEmail)},
+		setupLimit:    {newKeyedLimiter(l.SetupIP), nil},
+		checkoutLimit: {newKeyedLimiter(l.CheckoutIP), newKeyedLimiter(l.CheckoutEmail)},
+	}
+}
+
+// keyedLimiter is one token bucket (golang.org/x/time/rate) per key.
+type keyedLimiter struct {
+	limit Limit
+	mu    sync.Mutex
+	keys  map[string]*bucket
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// maxKeys bounds a limiter's memory; past it, buckets that have refilled
+// are dropped, since a full bucket is what a new key gets anyway.
+const maxKeys = 10000
+
+func newKeyedLimiter(l Limit) *keyedLimiter {
+	return &keyedLimiter{limit: l, keys: map[string]*bucket{}}
+}
+
+// allow takes one token for key at now, or says how long until one is free.
+func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, ok := k.keys[key]
+	if !ok {
+		if len(k.keys) >= maxKeys {
+			k.sweep(now)
+		}
+		every := rate.Every(k.limit.Per / time.Duration(max(k.limit.N, 1)))
+		b = &bucket{lim: rate.NewLimiter(every, k.limit.N)}
+		k.keys[key] = b
+	}
+	b.seen = now
+	if b.lim.AllowN(now, 1) {
+		return true, 0
+	}
+	r := b.lim.ReserveN(now, 1)
+	wait := r.DelayFrom(now)
+	r.CancelAt(now)
+	return false, wait
+}
+
+func (k *keyedLimiter) sweep(now time.Time) {
+	for key, b := range k.keys {
+		if now.Sub(b.seen) > k.limit.Per {
+			delete(k.keys, key)
+		}
+	}
+}
+
+// limited refuses a request over its route's limits with 429 and
+// Retry-After, before h does any work.
+func (s *Server) limited(kind limitKind, h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		now := s.Now()
+		pair := s.limiters[kind]
+		ok, wait := pair[0].allow(s.clientIP(r), now)
+		if ok && pair[1] != nil {
+			if email := formEmail(r); email != "" {
+				ok, wait = pair[1].allow(email, now)
+			}
+		}
+		if !ok {
+			s.tooMany(w, r, wait)
+			return nil
+		}
+		return h(w, r)
+	}
+}
+
+// formEmail returns the form's email, normalised as accounts compare it.
+// Parsing here leaves r.PostForm filled for the handler; a JSON body is
+// left unread (ParseForm reads only form bodies).
+func formEmail(r *http.Request) string {
+	r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
+}
+
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	s.metrics.limited.Inc()
+	msg := fmt.Sprintf("Too many attempts. Try again in %s.", inWords(time.Duration(max(secs, 1))*time.Second))
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": msg,
+			"request_id": requestIDOf(r.Context())})
+		return
+	}
+	s.render(w, r, http.StatusTooManyRequests, "message", page{Title: "Slow down", Message: msg})
+}
+
+func inWords(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d seconds", int(d.Seconds()))
+	}
+	return fmt.Sprintf("%d minutes", int(math.Ceil(d.Minutes())))
+}
+
+// clientIP is the address limits are counted for: the peer, or, when the
+// peer is a trusted proxy, the nearest address in X-Forwarded-For that is
+// not one. A client cannot pick its own address by sending the header.
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !s.trusted(a) {
+			return a.String()
+		}
+	}
+	return host
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
