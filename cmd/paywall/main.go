@@ -31,6 +31,8 @@ commands:
   serve     serve the site with memberships (default)
   migrate   apply database migrations and exit
   version   print the version
+  guard audit [--site DIR]             report gated text the site repeats elsewhere
+  guard explain PATH [--email EMAIL]   how the guard decides PATH (for a member)
 `
 
 // errUsage marks a command line paywall does not understand: exit status 2.
@@ -67,6 +69,7 @@ type command func(ctx context.Context, c *cli, args []string) error
 var commands = map[string]command{
 	"serve":   serve,
 	"migrate": migrate,
+	"guard":   guardCmd,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
