@@ -106,8 +106,7 @@ func fileSentences(data []byte) []sentence {
 	}
 	var out []sentence
 	for _, t := range texts {
-		t = stripTags(html.UnescapeString(stripTags(t)))
-		for _, s := range splitSentences(t) {
+		for _, s := range splitSentences(plainText(t)) {
 			out = append(out, sentence{text: s, hash: hashSentence(s)})
 		}
 	}
@@ -129,46 +128,42 @@ func collectStrings(v any, out *[]string) {
 	}
 }
 
+// The same expressions as in the theme's partials/paywall-sentences.html.
 var (
-	tag   = regexp.MustCompile(`(?s)<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*>|<!--.*?-->|<!\[CDATA\[|\]\]>`)
-	space = regexp.MustCompile(`\s+`)
-	stop  = regexp.MustCompile(`([.!?]+) `)
+	inlineTag = regexp.MustCompile(`(?i)</?(a|abbr|b|cite|code|del|em|i|ins|kbd|mark|q|s|small|span|strong|sub|sup|time|u)\b[^>]*>`)
+	anyTag    = regexp.MustCompile(`<[^>]*>`)
+	blanks    = regexp.MustCompile(`[ \t\r\f]+`)
+	stop      = regexp.MustCompile(`([.!?]+) `)
+	styles    = regexp.MustCompile(`(?is)<style\b[^>]*>.*?</style>`)
+	cdata     = strings.NewReplacer("<![CDATA[", "", "]]>", "")
 )
 
-// inline tags are removed without a trace, as Hugo's .Plain does; any
-// other tag separates words.
-var inline = map[string]bool{"a": true, "abbr": true, "b": true, "cite": true, "code": true,
-	"del": true, "em": true, "i": true, "ins": true, "kbd": true, "mark": true, "q": true,
-	"s": true, "small": true, "span": true, "strong": true, "sub": true, "sup": true,
-	"time": true, "u": true}
-
-// stripTags removes tags and comments, and the contents of script and style
-// elements other than JSON-LD, which search engines read as text.
-func stripTags(s string) string {
-	if !strings.ContainsAny(s, "<>") {
-		return s
+// plainText turns HTML into lines of text as the theme does with a page's
+// content: line breaks are spaces, inline tags vanish, every other tag ends
+// a line, entities are decoded. HTML escaped inside HTML, as feeds carry
+// it, is stripped in a second pass. Text without tags keeps its lines.
+func plainText(s string) string {
+	if !anyTag.MatchString(s) {
+		return html.UnescapeString(s)
 	}
-	s = dropElements(s)
-	return tag.ReplaceAllStringFunc(s, func(m string) string {
-		sub := tag.FindStringSubmatch(m)
-		if sub[2] != "" && inline[strings.ToLower(sub[2])] {
-			return ""
+	s = cdata.Replace(styles.ReplaceAllString(s, " "))
+	s = strings.ReplaceAll(s, "\n", " ")
+	for range 2 {
+		s = inlineTag.ReplaceAllString(s, "")
+		s = html.UnescapeString(anyTag.ReplaceAllString(s, "\n"))
+		if !anyTag.MatchString(s) {
+			break
 		}
-		return " "
-	})
+	}
+	return s
 }
 
-var scripts = regexp.MustCompile(`(?is)<(style)\b[^>]*>.*?</style>`)
-
-func dropElements(s string) string { return scripts.ReplaceAllString(s, " ") }
-
-// splitSentences normalizes text as partials/paywall-sentences.html in the
-// theme does, so that both sides hash the same strings: entities decoded,
-// white space collapsed, split after . ! or ?, lower-cased, and only
-// sentences of five words or more, which are too long to repeat by chance.
+// splitSentences normalizes lines of text as partials/paywall-sentences.html
+// does, so that both sides hash the same strings: white space collapsed,
+// split after . ! or ?, lower-cased, and only sentences of five words or
+// more, which are too long to repeat by chance.
 func splitSentences(text string) []string {
-	text = space.ReplaceAllString(html.UnescapeString(text), " ")
-	text = stop.ReplaceAllString(text, "$1\n")
+	text = stop.ReplaceAllString(blanks.ReplaceAllString(text, " "), "$1\n")
 	var out []string
 	for _, s := range strings.Split(text, "\n") {
 		s = strings.ToLower(strings.Trim(s, " "))

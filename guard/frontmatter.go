@@ -66,7 +66,8 @@ func readFrontMatter(content fs.FS) ([]page, error) {
 		if fm.Draft {
 			continue
 		}
-		pg := page{URL: contentURL(p, fm), File: p, Plans: fm.Plans, Aliases: fm.Aliases,
+		u := contentURL(p, fm)
+		pg := page{URL: u, File: p, Plans: fm.Plans, Aliases: aliasURLs(u, fm.Aliases),
 			Title: path.Base(p)}
 		if pg.Plans == nil {
 			pg.Plans = cascadeFor(p, docs)
@@ -137,6 +138,23 @@ func contentURL(p string, fm frontMatter) string {
 	return strings.ToLower("/" + strings.Join(segs, "/") + "/")
 }
 
+// aliasURLs returns the URLs Hugo publishes aliases at: a relative alias
+// sits next to the page's own URL, and one without an extension is a
+// directory.
+func aliasURLs(pageURL string, aliases []string) []string {
+	out := make([]string, len(aliases))
+	for i, a := range aliases {
+		if !strings.HasPrefix(a, "/") {
+			a = path.Join(path.Dir(strings.TrimSuffix(pageURL, "/")), a)
+		}
+		if path.Ext(a) == "" && !strings.HasSuffix(a, "/") {
+			a += "/"
+		}
+		out[i] = a
+	}
+	return out
+}
+
 var moreDivider = regexp.MustCompile(`(?i)<!--\s*more\s*-->`)
 
 // markdownTeaser returns a page's teaser (its `summary`, else the text above
@@ -162,14 +180,22 @@ func markdownTeaser(fm frontMatter, body []byte) (string, []string) {
 
 var markdownMarks = regexp.MustCompile("(?m)^\\s{0,3}(#+|>|[-*+]|\\d+\\.)\\s+|[*_`]|!?\\[([^\\]]*)\\]\\([^)]*\\)")
 
-// plainMarkdown removes the commonest Markdown marks, keeping link texts.
+var blankLine = regexp.MustCompile(`\n[ \t]*\n`)
+
+// plainMarkdown removes the commonest Markdown marks, keeping link texts,
+// and puts each paragraph on one line, as the theme's sentences are cut.
 func plainMarkdown(s string) string {
-	return markdownMarks.ReplaceAllStringFunc(s, func(m string) string {
+	s = markdownMarks.ReplaceAllStringFunc(s, func(m string) string {
 		if sub := markdownMarks.FindStringSubmatch(m); strings.HasSuffix(m, ")") && sub[2] != "" {
 			return sub[2]
 		}
 		return ""
 	})
+	paras := blankLine.Split(strings.ReplaceAll(s, "\r\n", "\n"), -1)
+	for i, p := range paras {
+		paras[i] = strings.ReplaceAll(p, "\n", " ")
+	}
+	return strings.Join(paras, "\n")
 }
 
 // parseFrontMatter splits a content file into its front matter (YAML
@@ -216,14 +242,6 @@ func decodeFrontMatter(raw map[string]any) frontMatter {
 		URL: str(lookup(raw, "url")), Aliases: stringList(lookup(raw, "aliases")),
 		Summary: str(lookup(raw, "summary"))}
 	fm.Draft, _ = lookup(raw, "draft").(bool)
-	for i, a := range fm.Aliases {
-		if !strings.HasPrefix(a, "/") {
-			fm.Aliases[i] = "/" + a
-		}
-		if path.Ext(fm.Aliases[i]) == "" && !strings.HasSuffix(fm.Aliases[i], "/") {
-			fm.Aliases[i] += "/"
-		}
-	}
 	switch c := lookup(raw, "cascade").(type) {
 	case map[string]any:
 		fm.Cascade = stringList(lookup(c, "plans"))
