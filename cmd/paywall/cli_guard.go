@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -54,7 +55,7 @@ func guardAudit(c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "%s\t%s\t%q\n", l.File, l.Page, l.Snippet)
 	}
 	if len(leaks) > 0 {
-		return fmt.Errorf("%w: %d files (file, post, sentence above)", errLeaks, len(leaks))
+		return fmt.Errorf("%w: %d files (file, post, sentence above)", errLeaks, leakyFiles(leaks))
 	}
 	fmt.Fprintf(c.stdout, "no leaks: %d gated pages checked\n", len(g.Rules()))
 	return nil
@@ -74,9 +75,17 @@ func auditAtStart(cfg config.Config, g *guard.Guard, log *slog.Logger) error {
 	if len(leaks) > 0 && cfg.Production() && !cfg.AllowLeaks {
 		return fmt.Errorf("PAYWALL_ALLOW_LEAKS: %d files of the site repeat gated text to readers "+
 			"without the plan (see `paywall guard audit`); fix the site, or set "+
-			"PAYWALL_ALLOW_LEAKS=true to serve it anyway", len(leaks))
+			"PAYWALL_ALLOW_LEAKS=true to serve it anyway", leakyFiles(leaks))
 	}
 	return nil
+}
+
+func leakyFiles(leaks []guard.Leak) int {
+	files := map[string]bool{}
+	for _, l := range leaks {
+		files[l.File] = true
+	}
+	return len(files)
 }
 
 // guardExplain says how the guard decides one path, for one member or for
@@ -124,14 +133,15 @@ func explainReader(ctx context.Context, c *cli, r *paywall.Rule, email string) e
 		fmt.Fprintln(w, "decision:  sign in (401): the page is gated and nobody is signed in")
 		return nil
 	}
+	// Opening would create the file: explain must change nothing.
+	if _, err := os.Stat(c.cfg.DatabasePath); err != nil {
+		return fmt.Errorf("PAYWALL_DATABASE_URL: no database at %s to look up %s", c.cfg.DatabasePath, email)
+	}
 	store, err := sqlite.Open(c.cfg.DatabasePath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if _, err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	m, err := store.MemberByEmail(ctx, email)
 	if paywall.KindOf(err) == paywall.NotFound {
 		return fmt.Errorf("no member with the email %s", email)

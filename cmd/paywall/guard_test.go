@@ -247,6 +247,18 @@ func becomeMember(t *testing.T, app *testApp, plan, email string) string {
 	set := do(t, c, "POST", "/account/setup", url.Values{"token": {u.Query().Get("token")},
 		"password": {password}})
 	wantStatus(t, "set password "+plan, set, http.StatusSeeOther)
+	// The subscription event may be applied after the checkout's: wait for it.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		me := do(t, c, "GET", "/api/me", nil)
+		if strings.Contains(me.body, `"plan":"`+plan+`"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has no %s access: %s", email, plan, me.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	for _, ck := range set.header.Values("Set-Cookie") {
 		if strings.HasPrefix(ck, "paywall_session=") {
 			return strings.SplitN(ck, ";", 2)[0]
@@ -321,6 +333,7 @@ func TestGuardSpellings(t *testing.T) {
 			if len(list) < 40 {
 				t.Fatalf("%d spellings, want at least 40", len(list))
 			}
+			t.Logf("%d spellings", len(list))
 			for _, sp := range list {
 				for _, who := range []string{"signed out", "without the plan", "with the plan"} {
 					cookie := map[string]string{"without the plan": members[p.lacks],
@@ -440,6 +453,32 @@ func checkForwardAuth(t *testing.T, app *testApp, sp spelling, has, lacks string
 		if r.status != want {
 			t.Errorf("forward_auth %s %q with cookie %t: %d, want %d", sp.method, uri, cookie != "",
 				r.status, want)
+		}
+	}
+}
+
+// TestForwardAuthInput: a request Caddy would never forward is refused
+// plainly, and the manifest is never let through.
+func TestForwardAuthInput(t *testing.T) {
+	app := startApp(t, nil)
+	for _, tt := range []struct {
+		uri  string
+		want int
+	}{
+		{"", http.StatusBadRequest},
+		{"posts/week0003/", http.StatusBadRequest},
+		{"http://paywall.test/posts/week0003/", http.StatusBadRequest},
+		{"/posts/%zz/", http.StatusBadRequest},
+		{"/paywall-manifest.json", http.StatusNotFound},
+		{"/posts/week0003/?next=/posts/welcome/", http.StatusUnauthorized},
+		{"/posts/welcome/#/posts/week0003/", http.StatusOK},
+	} {
+		h := map[string]string{"X-Forwarded-Method": "GET"}
+		if tt.uri != "" {
+			h["X-Forwarded-Uri"] = tt.uri
+		}
+		if r := sendOnce(t, app, "GET", "/auth/check", h, ""); r.status != tt.want {
+			t.Errorf("X-Forwarded-Uri %q: %d, want %d", tt.uri, r.status, tt.want)
 		}
 	}
 }
