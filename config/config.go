@@ -246,16 +246,16 @@ func checkProduction(c Config) error {
 // plansFile is the shape of paywall.toml.
 type plansFile struct {
 	Plans []struct {
-		ID          string   `toml:"id"`
-		Name        string   `toml:"name"`
-		Description string   `toml:"description"`
-		Includes    []string `toml:"includes"`
+		ID          string `toml:"id"`
+		Name        string `toml:"name"`
+		Description string `toml:"description"`
 		Prices      []struct {
 			Interval  string `toml:"interval"`
 			LookupKey string `toml:"lookup_key"`
 			Amount    int64  `toml:"amount"`
 			Currency  string `toml:"currency"`
 		} `toml:"prices"`
+		Includes []string `toml:"includes"` // plans this one covers too
 	} `toml:"plans"`
 	// Rules gate files by path, for sites not built with Hugo.
 	Rules []struct {
@@ -267,8 +267,8 @@ type plansFile struct {
 func (f plansFile) catalog() paywall.Catalog {
 	var cat paywall.Catalog
 	for _, p := range f.Plans {
-		plan := paywall.Plan{ID: p.ID, Name: p.Name, Description: p.Description,
-			Includes: p.Includes}
+		plan := paywall.Plan{ID: p.ID, Name: p.Name, Description: p.Description}
+		plan.Includes = p.Includes
 		for _, pr := range p.Prices {
 			plan.Prices = append(plan.Prices, paywall.Price{
 				Interval:  paywall.Interval(pr.Interval),

@@ -17,13 +17,13 @@ import (
 
 // frontMatter is what the fallback reads of a content file.
 type frontMatter struct {
+	Title   string
 	Plans   []string
 	Slug    string
 	URL     string
 	Aliases []string
 	Summary string
 	Cascade []string // plans a section's cascade gives the pages below it
-	Draft   bool
 }
 
 // readFrontMatter derives the site's pages from a Hugo content directory:
@@ -62,13 +62,11 @@ func readFrontMatter(content fs.FS) ([]page, error) {
 	sort.Strings(names)
 	var pages []page
 	for _, p := range names {
+		// Drafts are gated too: a build with --buildDrafts publishes them.
 		fm := docs[p]
-		if fm.Draft {
-			continue
-		}
 		u := contentURL(p, fm)
 		pg := page{URL: u, File: p, Plans: fm.Plans, Aliases: aliasURLs(u, fm.Aliases),
-			Title: path.Base(p)}
+			Title: fm.Title}
 		if pg.Plans == nil {
 			pg.Plans = cascadeFor(p, docs)
 		}
@@ -241,7 +239,7 @@ func decodeFrontMatter(raw map[string]any) frontMatter {
 	fm := frontMatter{Plans: stringList(lookup(raw, "plans")), Slug: str(lookup(raw, "slug")),
 		URL: str(lookup(raw, "url")), Aliases: stringList(lookup(raw, "aliases")),
 		Summary: str(lookup(raw, "summary"))}
-	fm.Draft, _ = lookup(raw, "draft").(bool)
+	fm.Title = str(lookup(raw, "title"))
 	switch c := lookup(raw, "cascade").(type) {
 	case map[string]any:
 		fm.Cascade = stringList(lookup(c, "plans"))

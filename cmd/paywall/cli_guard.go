@@ -69,8 +69,12 @@ func auditAtStart(cfg config.Config, g *guard.Guard, log *slog.Logger) error {
 		return fmt.Errorf("audit the site: %w", err)
 	}
 	for _, l := range leaks {
+		snippet := l.Snippet
+		if len(snippet) > 80 {
+			snippet = snippet[:80] + "…"
+		}
 		log.Warn("gated text outside its protection", "file", l.File, "page", l.Page,
-			"snippet", l.Snippet)
+			"snippet", strings.ToValidUTF8(snippet, ""))
 	}
 	if len(leaks) > 0 && cfg.Production() && !cfg.AllowLeaks {
 		return fmt.Errorf("PAYWALL_ALLOW_LEAKS: %d files of the site repeat gated text to readers "+
