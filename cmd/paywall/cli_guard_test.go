@@ -169,3 +169,42 @@ func TestStartUpAudit(t *testing.T) {
 	prod["PAYWALL_ALLOW_LEAKS"] = "true"
 	startApp(t, prod)
 }
+
+// TestPathRules serves a site not built with Hugo, gated by the plans
+// file's path rules alone.
+func TestPathRules(t *testing.T) {
+	dir := t.TempDir()
+	siteDir := filepath.Join(dir, "site")
+	for name, body := range map[string]string{
+		"index.html":              "<p>Welcome to a hand-made site.</p>",
+		"members/report.txt":      "The quarterly report is for pro members only.",
+		"members/2026/annual.txt": "The annual report is for pro members only too.",
+	} {
+		p := filepath.Join(siteDir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plans := string(site.Plans) + "\n[[rules]]\npath = \"/members/**\"\nplans = [\"pro\"]\n"
+	plansFile := filepath.Join(dir, "paywall.toml")
+	if err := os.WriteFile(plansFile, []byte(plans), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app := startApp(t, map[string]string{"PAYWALL_SITE_DIR": siteDir, "PAYWALL_CONFIG": plansFile})
+	if len(app.logs.records("rules without a manifest")) != 1 {
+		t.Errorf("no warning that the rules are less exact")
+	}
+	for path, want := range map[string]int{
+		"/": 200, "/members/report.txt": 401, "/members//2026/./annual.txt": 401,
+		"/members/": 404, "/Members/report.txt": 404,
+	} {
+		chain := send(t, app, "GET", path, nil, "")
+		r := chain[len(chain)-1]
+		if r.status != want || (want != 200 && bytes.Contains(r.body, []byte("report is for"))) {
+			t.Errorf("GET %s: %d, want %d without the report", path, r.status, want)
+		}
+	}
+}
