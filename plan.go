@@ -28,6 +28,10 @@ type Plan struct {
 	Name        string  `json:"name"`
 	Description string  `json:"description,omitempty"`
 	Prices      []Price `json:"prices"`
+	// Includes names plans this plan also covers, so that a higher plan can
+	// open every post of a lower one without editing the posts. It is
+	// transitive: elite including pro, and pro including basic, covers basic.
+	Includes []string `json:"includes,omitempty"`
 }
 
 // Price returns the plan's price for interval i.
@@ -53,6 +57,37 @@ func (c Catalog) Plan(id string) (Plan, bool) {
 		}
 	}
 	return Plan{}, false
+}
+
+// Covers reports whether a member on plan may read what names target: the
+// same plan, or one it includes, directly or through other plans.
+func (c Catalog) Covers(plan, target string) bool {
+	seen := map[string]bool{}
+	var walk func(id string) bool
+	walk = func(id string) bool {
+		if id == target {
+			return true
+		}
+		if seen[id] {
+			return false
+		}
+		seen[id] = true
+		p, _ := c.Plan(id)
+		return slices.ContainsFunc(p.Includes, walk)
+	}
+	return plan != "" && walk(plan)
+}
+
+// Unlocking returns every plan that covers at least one of plans, in
+// catalog order: the plans a reader may hold to open a page listing plans.
+func (c Catalog) Unlocking(plans []string) []string {
+	var out []string
+	for _, p := range c.Plans {
+		if slices.ContainsFunc(plans, func(t string) bool { return c.Covers(p.ID, t) }) {
+			out = append(out, p.ID)
+		}
+	}
+	return out
 }
 
 // PlanByLookupKey returns the plan one of whose prices has lookup key k.
@@ -91,6 +126,22 @@ func (c Catalog) Validate() error {
 		for _, pr := range p.Prices {
 			if err := pr.validate(p.ID, seenKey); err != nil {
 				return err
+			}
+		}
+	}
+	return c.validateIncludes()
+}
+
+// validateIncludes checks that every included plan exists and that no plan
+// includes itself, directly or through others.
+func (c Catalog) validateIncludes() error {
+	for _, p := range c.Plans {
+		for _, inc := range p.Includes {
+			if _, ok := c.Plan(inc); !ok {
+				return fmt.Errorf("plan %q includes the unknown plan %q", p.ID, inc)
+			}
+			if c.Covers(inc, p.ID) {
+				return fmt.Errorf("plan %q includes %q, which includes %q again", p.ID, inc, p.ID)
 			}
 		}
 	}

@@ -4,11 +4,22 @@ import "slices"
 
 // Rule says which plans may read a page of the site.
 type Rule struct {
-	Path   string   // the page's URL path, e.g. /posts/week0001/
-	Plans  []string // any one of these plans unlocks the page
-	Source string   // where the rule was read from, for explain and logs
-	Title  string
-	Teaser string // HTML shown to readers without the plan; never the body
+	Path  string   // the page's URL path, e.g. /posts/week0001/
+	Plans []string // the plans the page names; any one of them unlocks it
+	// Unlocks is every plan that opens the page: Plans and the plans that
+	// include one of them (see Catalog.Unlocking). Nil means Plans.
+	Unlocks []string
+	Source  string // where the rule was read from, for explain and logs
+	Title   string
+	Teaser  string // HTML shown to readers without the plan; never the body
+}
+
+// Unlocking returns the plans that open the page.
+func (r *Rule) Unlocking() []string {
+	if r.Unlocks != nil {
+		return r.Unlocks
+	}
+	return r.Plans
 }
 
 // Decision is the guard's answer for one reader and one page.
@@ -30,7 +41,7 @@ func Decide(rule *Rule, signedIn bool, a Access) Decision {
 	if !signedIn {
 		return SignIn
 	}
-	if a.Granted() && slices.Contains(rule.Plans, a.PlanID) {
+	if a.Granted() && slices.Contains(rule.Unlocking(), a.PlanID) {
 		return Allow
 	}
 	return Upgrade
@@ -48,4 +59,12 @@ type Target struct {
 	Redirect string
 	// Rule protects File; nil for a free file.
 	Rule *Rule
+}
+
+// Glob gates every file of the site whose path matches Pattern (path.Match
+// syntax on the URL path, e.g. /members/*.pdf; a final /** matches all
+// below), for sites whose pages paywall cannot read rules from.
+type Glob struct {
+	Pattern string
+	Plans   []string
 }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	pathpkg "path"
 	"strings"
 	"time"
 
@@ -54,6 +55,11 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 
 	Catalog paywall.Catalog
+	// Globs are the plans file's path rules, for sites not built with Hugo.
+	Globs []paywall.Glob
+	// AllowLeaks lets a production server start although the leak audit
+	// found gated text in files anyone may fetch (PAYWALL_ALLOW_LEAKS).
+	AllowLeaks bool
 }
 
 // Simulated reports whether checkout is simulated because no Stripe key is set.
@@ -133,7 +139,11 @@ func Parse(vars map[string]string, defaultPlans []byte) (Config, error) {
 		func() error { return oneOf("PAYWALL_ENV", c.Env, "development", "production") },
 		func() error { return oneOf("PAYWALL_LOG_FORMAT", c.LogFormat, "", "text", "json") },
 		func() (err error) {
-			c.PlansFile, c.Catalog, err = loadPlans(get("PAYWALL_CONFIG", ""), defaultPlans)
+			c.PlansFile, c.Catalog, c.Globs, err = loadPlans(get("PAYWALL_CONFIG", ""), defaultPlans)
+			return
+		},
+		func() (err error) {
+			c.AllowLeaks, err = parseBool("PAYWALL_ALLOW_LEAKS", get("PAYWALL_ALLOW_LEAKS", "false"))
 			return
 		},
 		func() error { return checkProduction(c) },
@@ -368,13 +378,20 @@ type plansFile struct {
 			Amount    int64  `toml:"amount"`
 			Currency  string `toml:"currency"`
 		} `toml:"prices"`
+		Includes []string `toml:"includes"` // plans this one covers too
 	} `toml:"plans"`
+	// Rules gate files by path, for sites not built with Hugo.
+	Rules []struct {
+		Path  string   `toml:"path"`
+		Plans []string `toml:"plans"`
+	} `toml:"rules"`
 }
 
 func (f plansFile) catalog() paywall.Catalog {
 	var cat paywall.Catalog
 	for _, p := range f.Plans {
 		plan := paywall.Plan{ID: p.ID, Name: p.Name, Description: p.Description}
+		plan.Includes = p.Includes
 		for _, pr := range p.Prices {
 			plan.Prices = append(plan.Prices, paywall.Price{
 				Interval:  paywall.Interval(pr.Interval),
@@ -391,7 +408,7 @@ func (f plansFile) catalog() paywall.Catalog {
 	return cat
 }
 
-func loadPlans(path string, defaultPlans []byte) (string, paywall.Catalog, error) {
+func loadPlans(path string, defaultPlans []byte) (string, paywall.Catalog, []paywall.Glob, error) {
 	name := "PAYWALL_CONFIG"
 	data := defaultPlans
 	switch {
@@ -404,22 +421,56 @@ func loadPlans(path string, defaultPlans []byte) (string, paywall.Catalog, error
 	if path != "" {
 		var err error
 		if data, err = os.ReadFile(path); err != nil {
-			return "", paywall.Catalog{}, fmt.Errorf("%s: cannot read %q", name, path)
+			return "", paywall.Catalog{}, nil, fmt.Errorf("%s: cannot read %q", name, path)
 		}
 	}
 	var f plansFile
 	md, err := toml.Decode(string(data), &f)
 	if err != nil {
-		return "", paywall.Catalog{}, fmt.Errorf("%s: %s", name, oneLine(err))
+		return "", paywall.Catalog{}, nil, fmt.Errorf("%s: %s", name, oneLine(err))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return "", paywall.Catalog{}, fmt.Errorf("%s: unknown key %q", name, und[0].String())
+		return "", paywall.Catalog{}, nil, fmt.Errorf("%s: unknown key %q", name, und[0].String())
 	}
 	cat := f.catalog()
 	if err := cat.Validate(); err != nil {
-		return "", paywall.Catalog{}, fmt.Errorf("%s: %w", name, err)
+		return "", paywall.Catalog{}, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return path, cat, nil
+	globs, err := f.globs(cat)
+	if err != nil {
+		return "", paywall.Catalog{}, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return path, cat, globs, nil
+}
+
+// globs checks the path rules: a path pattern and known plans each.
+func (f plansFile) globs(cat paywall.Catalog) ([]paywall.Glob, error) {
+	var out []paywall.Glob
+	for _, r := range f.Rules {
+		if _, err := pathpkg.Match(r.Path, "/"); err != nil || !strings.HasPrefix(r.Path, "/") {
+			return nil, fmt.Errorf("rule path %q is not a pattern like /members/**", r.Path)
+		}
+		if len(r.Plans) == 0 {
+			return nil, fmt.Errorf("rule %q names no plans", r.Path)
+		}
+		for _, p := range r.Plans {
+			if _, ok := cat.Plan(p); !ok {
+				return nil, fmt.Errorf("rule %q names the unknown plan %q", r.Path, p)
+			}
+		}
+		out = append(out, paywall.Glob{Pattern: r.Path, Plans: r.Plans})
+	}
+	return out, nil
+}
+
+func parseBool(name, v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes":
+		return true, nil
+	case "false", "0", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: %q is not true or false", name, v)
 }
 
 func loopback(host string) bool {

@@ -68,7 +68,7 @@ func testSite(t *testing.T) fstest.MapFS {
 
 func load(t *testing.T, site fs.FS) *guard.Guard {
 	t.Helper()
-	g, err := guard.Load(site, catalog)
+	g, err := guard.Load(site, guard.Options{Catalog: catalog})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -144,7 +144,7 @@ func TestResolve(t *testing.T) {
 func TestResolveRule(t *testing.T) {
 	g := load(t, testSite(t))
 	got := g.Resolve("/posts/a/").Rule
-	want := &paywall.Rule{Path: "/posts/a/", Plans: []string{"pro"}, Title: "A",
+	want := &paywall.Rule{Path: "/posts/a/", Plans: []string{"pro"}, Unlocks: []string{"pro"}, Title: "A",
 		Teaser: "<p>A teaser</p>", Source: "manifest posts/a/index.md"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
@@ -200,7 +200,7 @@ func TestLoadError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g, err := guard.Load(tt.site(t), catalog)
+			g, err := guard.Load(tt.site(t), guard.Options{Catalog: catalog})
 			if err == nil {
 				t.Fatalf("got %v, nil, want an error", g)
 			}

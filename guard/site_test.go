@@ -16,7 +16,7 @@ func TestExampleSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := guard.Load(site.Public(), c.Catalog)
+	g, err := guard.Load(site.Public(), guard.Options{Catalog: c.Catalog})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/paywall/paywall"
@@ -33,17 +34,36 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 }
 
 // authCheck is the target of Caddy's forward_auth: it decides for the
-// forwarded method and URI with the same guard as the built-in server.
+// forwarded method and URI with the same guard, and the same canonical
+// path, as the built-in server, so both answer every spelling alike. Who
+// the reader is comes only from the session cookie Caddy passes on; no
+// forwarded header changes it.
 func (s *Server) authCheck(w http.ResponseWriter, r *http.Request) error {
-	u, err := url.ParseRequestURI(r.Header.Get("X-Forwarded-Uri"))
-	if err != nil {
+	p, ok := forwardedPath(r.Header.Get("X-Forwarded-Uri"))
+	if !ok {
 		return paywall.Errorf(paywall.Invalid, "X-Forwarded-Uri is missing or not a path.")
 	}
-	t := s.Site.Resolve(u.Path)
-	w.Header().Set("Cache-Control", "private, no-store")
-	// Every method gets the same decision: only identity, never the method a
-	// client claims, may open a gated file.
-	if t.Rule == nil {
+	h := w.Header()
+	h.Set("Cache-Control", "private, no-store")
+	h.Add("Vary", "Cookie")
+	switch r.Header.Get("X-Forwarded-Method") {
+	case "", http.MethodGet, http.MethodHead:
+	default:
+		h.Set("Allow", "GET, HEAD")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return nil
+	}
+	t := s.Site.Resolve(p)
+	switch {
+	case t.Redirect != "":
+		h.Set("Location", t.Redirect)
+		w.WriteHeader(http.StatusMovedPermanently)
+		return nil
+	case t.File == "":
+		// Nothing servable, the manifest included: Caddy must not serve it either.
+		w.WriteHeader(http.StatusNotFound)
+		return nil
+	case t.Rule == nil:
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
@@ -53,11 +73,27 @@ func (s *Server) authCheck(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch paywall.Decide(t.Rule, rd.SignedIn, rd.Access) {
 	case paywall.Allow:
+		s.metrics.decisions.WithLabelValues("allow").Inc()
 		w.WriteHeader(http.StatusOK)
 	case paywall.SignIn:
+		s.metrics.decisions.WithLabelValues("sign_in").Inc()
 		w.WriteHeader(http.StatusUnauthorized)
 	default:
+		s.metrics.decisions.WithLabelValues("upgrade").Inc()
 		w.WriteHeader(http.StatusForbidden)
 	}
 	return nil
+}
+
+// forwardedPath decodes the path of a forwarded request URI as net/http
+// decodes a request's own. It is parsed by hand: url.ParseRequestURI would
+// read "//host/path" as a host and a different path than Caddy serves.
+func forwardedPath(raw string) (string, bool) {
+	raw, _, _ = strings.Cut(raw, "?")
+	raw, _, _ = strings.Cut(raw, "#")
+	if !strings.HasPrefix(raw, "/") {
+		return "", false
+	}
+	p, err := url.PathUnescape(raw)
+	return p, err == nil
 }

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/paywall/paywall"
@@ -48,19 +49,23 @@ func (s *Server) deny(w http.ResponseWriter, r *http.Request, rule *paywall.Rule
 		status, label = http.StatusForbidden, "upgrade"
 	}
 	s.metrics.decisions.WithLabelValues(label).Inc()
-	names := make([]string, len(rule.Plans))
-	for i, p := range rule.Plans {
-		names[i] = s.planName(p)
+	var names []string
+	for _, p := range rule.Unlocking() {
+		names = append(names, s.planName(p))
 	}
 	h := w.Header()
 	h.Set("Cache-Control", "private, no-store")
 	h.Add("Vary", "Cookie")
+	next := rule.Path
+	if strings.ContainsAny(next, "*?[") {
+		next = path.Clean(r.URL.Path) // a path rule's pattern is no place to return to
+	}
 	p := page{
 		Title: rule.Title, SignedIn: rd.SignedIn, Rule: rule,
 		// The teaser is HTML written by the site's own Hugo build.
 		Teaser:    template.HTML(rule.Teaser),
 		PlanNames: strings.Join(names, " or "),
-		Next:      url.QueryEscape(rule.Path),
+		Next:      url.QueryEscape(next),
 	}
 	if rd.Access.Granted() {
 		p.CurrentPlan = s.planName(rd.Access.PlanID)

@@ -71,8 +71,15 @@ func (a *App) build(ctx context.Context, opts options) error {
 	if err != nil {
 		return err
 	}
+	if g.From != "manifest" {
+		log.Warn("rules without a manifest", "source", g.From, "note",
+			"front matter and path rules are less exact than the paywall manifest Hugo writes")
+	}
 	for _, r := range g.Rules() {
 		log.Info("rule", "path", r.Path, "plans", strings.Join(r.Plans, ","), "source", r.Source)
+	}
+	if err := auditAtStart(cfg, g, log); err != nil {
+		return err
 	}
 
 	a.listener, err = net.Listen("tcp", cfg.Addr)
@@ -135,12 +142,22 @@ func newMailer(cfg config.Config, log *slog.Logger) (mail.Mailer, error) {
 }
 
 func loadGuard(cfg config.Config) (*guard.Guard, error) {
+	return loadGuardFrom(cfg, cfg.SiteDir)
+}
+
+// loadGuardFrom loads the rules of the built site in dir, or of the
+// embedded example when dir is "".
+func loadGuardFrom(cfg config.Config, dir string) (*guard.Guard, error) {
 	var siteFS fs.FS = site.Public()
-	if cfg.SiteDir != "" {
-		siteFS = os.DirFS(cfg.SiteDir)
+	if dir != "" {
+		siteFS = os.DirFS(dir)
 	}
-	g, err := guard.Load(siteFS, cfg.Catalog)
-	if err != nil && cfg.SiteDir != "" {
+	opts := guard.Options{Catalog: cfg.Catalog, Globs: cfg.Globs}
+	if cfg.ContentDir != "" {
+		opts.Content = os.DirFS(cfg.ContentDir)
+	}
+	g, err := guard.Load(siteFS, opts)
+	if err != nil && dir != "" {
 		return nil, fmt.Errorf("PAYWALL_SITE_DIR: %w", err)
 	}
 	return g, err

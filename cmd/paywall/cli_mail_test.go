@@ -56,21 +56,21 @@ func TestSendGridFailureListedAndRetried(t *testing.T) {
 	for k, v := range vars {
 		t.Setenv(k, v)
 	}
-	out := runCLI(t, "mail", "list", "--failed")
+	out := runMailCLI(t, "mail", "list", "--failed")
 	row := regexp.MustCompile(`(?m)^(\d+)\s+setup\s+` + regexp.QuoteMeta(buyer) + `\s+failed .*400`).
 		FindStringSubmatch(out)
 	if row == nil {
 		t.Fatalf("mail list --failed does not show the failed setup mail:\n%s", out)
 	}
-	runCLI(t, "mail", "retry", row[1])
-	if out := runCLI(t, "mail", "list", "--failed"); strings.Contains(out, buyer) {
+	runMailCLI(t, "mail", "retry", row[1])
+	if out := runMailCLI(t, "mail", "list", "--failed"); strings.Contains(out, buyer) {
 		t.Errorf("retried mail still listed as failed:\n%s", out)
 	}
 	waitFor(t, "the retried mail", func() bool { return len(answered()) == 2 })
 	if got := answered(); got[0] != 400 || got[1] != 202 {
 		t.Errorf("SendGrid answered %v, want 400 then 202", got)
 	}
-	if out := runCLI(t, "mail", "list"); !regexp.MustCompile(`setup\s+` + regexp.QuoteMeta(buyer) +
+	if out := runMailCLI(t, "mail", "list"); !regexp.MustCompile(`setup\s+` + regexp.QuoteMeta(buyer) +
 		`\s+sent `).MatchString(out) {
 		t.Errorf("mail list does not show the mail sent:\n%s", out)
 	}
@@ -79,7 +79,7 @@ func TestSendGridFailureListedAndRetried(t *testing.T) {
 	}
 }
 
-func runCLI(t *testing.T, args ...string) string {
+func runMailCLI(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := runCLIErr(t, args...)
 	if err != nil {

@@ -33,6 +33,8 @@ commands:
   version   print the version
   mail list [--failed]   list the outbox, or only mail that failed for good
   mail retry ID          send a failed or deferred mail again now
+  guard audit [--site DIR]             report gated text the site repeats elsewhere
+  guard explain PATH [--email EMAIL]   how the guard decides PATH (for a member)
 `
 
 // errUsage marks a command line paywall does not understand: exit status 2.
@@ -70,6 +72,7 @@ var commands = map[string]command{
 	"serve":   serve,
 	"migrate": migrate,
 	"mail":    mailCmd,
+	"guard":   guardCmd,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
