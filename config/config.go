@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/joho/godotenv"
@@ -28,6 +29,9 @@ type Config struct {
 	StripeSecretKey string   // "" means simulated checkout
 	WebhookSecrets  []string // "" in simulated mode means generate one
 	StripeAPIBase   string   // "" means Stripe's own
+	// ReconcileEvery is how often serve compares local state with Stripe's
+	// and repairs it; 0 means never.
+	ReconcileEvery time.Duration
 
 	Mail      string
 	Auth      string
@@ -101,6 +105,10 @@ func Parse(vars map[string]string, defaultPlans []byte) (Config, error) {
 		func() error { return checkDir("PAYWALL_SITE_DIR", c.SiteDir) },
 		func() error { return checkDir("PAYWALL_CONTENT_DIR", c.ContentDir) },
 		func() error { return checkStripe(&c, get("STRIPE_WEBHOOK_SECRET", "")) },
+		func() (err error) {
+			c.ReconcileEvery, err = parseEvery("PAYWALL_RECONCILE_EVERY", get("PAYWALL_RECONCILE_EVERY", ""))
+			return
+		},
 		func() error { return oneOf("PAYWALL_MAIL", c.Mail, "log") },
 		func() error { return oneOf("PAYWALL_AUTH", c.Auth, "local") },
 		func() error { return oneOf("PAYWALL_ENV", c.Env, "development", "production") },
@@ -205,10 +213,6 @@ func checkStripe(c *Config, secrets string) error {
 		}
 		c.WebhookSecrets = append(c.WebhookSecrets, s)
 	}
-	if key != "" && len(c.WebhookSecrets) == 0 {
-		return fmt.Errorf("STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY " +
-			"(from the Stripe dashboard or `stripe listen`)")
-	}
 	if c.StripeAPIBase != "" {
 		u, err := url.Parse(c.StripeAPIBase)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -216,6 +220,29 @@ func checkStripe(c *Config, secrets string) error {
 		}
 	}
 	return nil
+}
+
+// CheckServe reports what serving needs beyond what every command needs: with
+// a Stripe key, the webhook's signing secret. Other commands (`paywall stripe
+// setup-webhook`, which prints that secret) run without it.
+func (c Config) CheckServe() error {
+	if !c.Simulated() && len(c.WebhookSecrets) == 0 {
+		return fmt.Errorf("STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY " +
+			"(from `paywall stripe setup-webhook`, the Stripe dashboard or `stripe listen`)")
+	}
+	return nil
+}
+
+// parseEvery reads an interval such as 6h; empty, "0" and "off" mean never.
+func parseEvery(name, raw string) (time.Duration, error) {
+	if raw == "" || raw == "0" || raw == "off" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < time.Minute {
+		return 0, fmt.Errorf("%s: %q is not a duration of at least 1m (for example 6h), or off", name, raw)
+	}
+	return d, nil
 }
 
 // checkProduction refuses the settings that are only safe on a laptop.
@@ -245,13 +272,44 @@ type plansFile struct {
 			Amount    int64  `toml:"amount"`
 			Currency  string `toml:"currency"`
 		} `toml:"prices"`
+		TrialDays      int64 `toml:"trial_days"`
+		PromotionCodes bool  `toml:"promotion_codes"`
 	} `toml:"plans"`
+	Portal *portalFile `toml:"portal"`
+}
+
+// portalFile is paywall.toml's [portal] table.
+type portalFile struct {
+	SwitchPlans         []string `toml:"switch_plans"`
+	Cancel              *string  `toml:"cancel"`
+	PaymentMethodUpdate *bool    `toml:"payment_method_update"`
+	InvoiceHistory      *bool    `toml:"invoice_history"`
+}
+
+// portal returns the configuration with Stripe's defaults for what is unset.
+func (f *portalFile) portal() *paywall.Portal {
+	if f == nil {
+		return nil
+	}
+	p := &paywall.Portal{SwitchPlans: f.SwitchPlans, Cancel: paywall.CancelAtPeriodEnd,
+		PaymentMethodUpdate: true, InvoiceHistory: true}
+	if f.Cancel != nil {
+		p.Cancel = *f.Cancel
+	}
+	if f.PaymentMethodUpdate != nil {
+		p.PaymentMethodUpdate = *f.PaymentMethodUpdate
+	}
+	if f.InvoiceHistory != nil {
+		p.InvoiceHistory = *f.InvoiceHistory
+	}
+	return p
 }
 
 func (f plansFile) catalog() paywall.Catalog {
 	var cat paywall.Catalog
 	for _, p := range f.Plans {
-		plan := paywall.Plan{ID: p.ID, Name: p.Name, Description: p.Description}
+		plan := paywall.Plan{ID: p.ID, Name: p.Name, Description: p.Description,
+			TrialDays: p.TrialDays, PromotionCodes: p.PromotionCodes}
 		for _, pr := range p.Prices {
 			plan.Prices = append(plan.Prices, paywall.Price{
 				Interval:  paywall.Interval(pr.Interval),
@@ -265,6 +323,7 @@ func (f plansFile) catalog() paywall.Catalog {
 		}
 		cat.Plans = append(cat.Plans, plan)
 	}
+	cat.Portal = f.Portal.portal()
 	return cat
 }
 

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -31,6 +32,9 @@ commands:
   serve     serve the site with memberships (default)
   migrate   apply database migrations and exit
   version   print the version
+  stripe sync-plans [--dry-run]     make Stripe's products, prices and portal match paywall.toml
+  stripe setup-webhook --url URL    create the webhook endpoint and print its signing secret
+  stripe reconcile [--dry-run]      compare subscriptions with Stripe's and repair them
 `
 
 // errUsage marks a command line paywall does not understand: exit status 2.
@@ -58,6 +62,8 @@ type cli struct {
 	log    *slog.Logger
 	stdout io.Writer
 	stderr io.Writer
+	// stripeHTTP is the client stripe-go uses; nil for the default, tests record with it.
+	stripeHTTP *http.Client
 }
 
 // command runs one subcommand with the arguments after its name.
@@ -67,6 +73,7 @@ type command func(ctx context.Context, c *cli, args []string) error
 var commands = map[string]command{
 	"serve":   serve,
 	"migrate": migrate,
+	"stripe":  stripeCommand,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
