@@ -155,6 +155,7 @@ func compare(remote, locals []paywall.Subscription, linked map[string]int64) []D
 func fieldDifferences(l, r paywall.Subscription) []Difference {
 	var out []Difference
 	add := func(field, local, remote string) {
+		local, remote = cmp.Or(local, "-"), cmp.Or(remote, "-")
 		if local != remote {
 			out = append(out, Difference{Subscription: r.ID, Customer: r.CustomerID, Field: field,
 				Local: local, Stripe: remote, Repairable: true})

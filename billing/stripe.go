@@ -29,7 +29,9 @@ const networkRetries = 2
 // origin (for stripe-mock); baseURL is paywall's public origin, from which
 // every return URL is built.
 func NewStripe(key, apiBase string, baseURL *url.URL, hc *http.Client) *Stripe {
-	cfg := &stripe.BackendConfig{HTTPClient: hc, MaxNetworkRetries: stripe.Int64(networkRetries)}
+	cfg := &stripe.BackendConfig{HTTPClient: hc, MaxNetworkRetries: stripe.Int64(networkRetries),
+		// Errors are logged once, with the request, by whoever handles them.
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}}
 	if apiBase != "" {
 		cfg.URL = stripe.String(apiBase)
 	}
