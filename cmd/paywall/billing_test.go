@@ -217,7 +217,7 @@ func TestCheckoutParameters(t *testing.T) {
 		{name: "signed in without a Stripe customer", member: noCustomer,
 			in:        map[string]string{"plan": "elite"},
 			lookupKey: "elite_month", want: map[string]string{"customer": "",
-				"customer_email": "granted@example.test",
+				"customer_email":      "granted@example.test",
 				"client_reference_id": strconv.FormatInt(noCustomer, 10)}},
 	}
 	keys := map[string]bool{}
@@ -241,11 +241,11 @@ func TestCheckoutParameters(t *testing.T) {
 			}
 			got := calls[0]
 			base := map[string]string{
-				"mode":                   "subscription",
-				"line_items[0][price]":   "price_1PgafmB7WZ01zgkW6dKueIc5", // stripe-mock's price
+				"mode":                    "subscription",
+				"line_items[0][price]":    "price_1PgafmB7WZ01zgkW6dKueIc5", // stripe-mock's price
 				"line_items[0][quantity]": "1",
-				"success_url":            publicOrigin + "/checkout/success?session_id={CHECKOUT_SESSION_ID}",
-				"cancel_url":             publicOrigin + "/pricing/",
+				"success_url":             publicOrigin + "/checkout/success?session_id={CHECKOUT_SESSION_ID}",
+				"cancel_url":              publicOrigin + "/pricing/",
 			}
 			for k, v := range tt.want {
 				base[k] = v

@@ -122,14 +122,14 @@ func TestSyncPlans(t *testing.T) {
 		t.Fatalf("%d portal updates, want 1", len(portal))
 	}
 	for k, want := range map[string]string{
-		"features[subscription_cancel][enabled]":                   "true",
-		"features[subscription_cancel][mode]":                      "at_period_end",
-		"features[subscription_update][enabled]":                   "true",
-		"features[subscription_update][products][0][product]":      product,
-		"features[subscription_update][products][0][prices][0]":    old,
+		"features[subscription_cancel][enabled]":                    "true",
+		"features[subscription_cancel][mode]":                       "at_period_end",
+		"features[subscription_update][enabled]":                    "true",
+		"features[subscription_update][products][0][product]":       product,
+		"features[subscription_update][products][0][prices][0]":     old,
 		"features[subscription_update][default_allowed_updates][0]": "price",
-		"features[payment_method_update][enabled]":                 "true",
-		"features[invoice_history][enabled]":                       "true",
+		"features[payment_method_update][enabled]":                  "true",
+		"features[invoice_history][enabled]":                        "true",
 	} {
 		if got := portal[0].form.Get(k); got != want {
 			t.Errorf("portal %s = %q, want %q", k, got, want)
@@ -184,7 +184,6 @@ func TestSetupWebhook(t *testing.T) {
 		t.Errorf("setup-webhook with an ftp URL: %v, want an error naming --url", err)
 	}
 }
-
 
 // TestReconcile makes local state differ from the subscription stripe-mock
 // lists, prints the differences without touching anything, then repairs
