@@ -217,11 +217,11 @@ func portalStep(ctx context.Context, api catalogAPI, cat paywall.Catalog, produc
 	if have != nil && !stale && portalEqual(*have, want) {
 		return nil, nil
 	}
-	action := "update portal"
+	action, target := "update portal", "configuration "+id
 	if have == nil {
-		action = "create portal"
+		action, target = "create portal", "configuration"
 	}
-	return []SyncStep{{Action: action, Target: "configuration " + id, Detail: want.String(),
+	return []SyncStep{{Action: action, Target: target, Detail: want.String(),
 		run: func(ctx context.Context) error {
 			want, err := wantPortal(ctx, api, cat, products)
 			if err != nil {

@@ -17,6 +17,9 @@ import (
 
 	"github.com/paywall/paywall"
 	"github.com/paywall/paywall/account"
+	"github.com/paywall/paywall/billing"
+	"github.com/paywall/paywall/config"
+	"github.com/paywall/paywall/examples/site"
 	"github.com/paywall/paywall/sqlite"
 	"github.com/paywall/paywall/web"
 )
@@ -128,6 +131,16 @@ func startBillingApp(t *testing.T, api string, vars map[string]string) *billingA
 
 // member makes a member through the same code a checkout's webhook runs,
 // linked to customer unless it is "", and returns its ID.
+// cfgCatalog is the catalog of the test plans, as the app loaded it.
+func (a *billingApp) cfgCatalog(t *testing.T) paywall.Catalog {
+	t.Helper()
+	cfg, err := config.Parse(map[string]string{"PAYWALL_CONFIG": "testdata/plans.toml"}, site.Plans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Catalog
+}
+
 func (a *billingApp) member(t *testing.T, email, customer string) int64 {
 	t.Helper()
 	id, err := a.store.ApplyChange(context.Background(), paywall.Change{Purchase: &paywall.Purchase{
@@ -403,5 +416,102 @@ func TestCheckoutStripeDown(t *testing.T) {
 	}
 	if after := rowCounts(t, app.store); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("rows after failed checkouts %v, before %v", after, before)
+	}
+}
+
+// TestSuccessPageConfirms: the success page asks Stripe about a checkout
+// whose webhook has not arrived. stripe-mock's session is open, so nothing
+// is applied and the buyer is told so.
+func TestSuccessPageConfirms(t *testing.T) {
+	api := startStripeMock(t)
+	app := startBillingApp(t, api, nil)
+	c := app.client(t)
+	before := rowCounts(t, app.store)
+	r := do(t, c, "GET", "/checkout/success?session_id=cs_test_open", nil)
+	wantStatus(t, "success page", r, http.StatusOK)
+	if !strings.Contains(r.body, "not completed") {
+		t.Errorf("success page for an open session does not say it was not completed:\n%.400s", r.body)
+	}
+	calls := app.rec.find("GET", "/v1/checkout/sessions/cs_test_open")
+	if len(calls) != 1 || calls[0].form.Get("expand[0]") != "subscription" {
+		t.Errorf("session fetched %v, want once with its subscription expanded", calls)
+	}
+	if after := rowCounts(t, app.store); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("rows %v after an open session, before %v", after, before)
+	}
+	for _, bad := range []string{"", "../../v1/customers", "cs_a/b", "pi_123"} {
+		r := do(t, c, "GET", "/checkout/success?session_id="+url.QueryEscape(bad), nil)
+		wantStatus(t, "session_id "+bad, r, http.StatusBadRequest)
+	}
+	if n := len(app.rec.find("GET", "/v1/checkout/sessions/cs_a/b")); n != 0 {
+		t.Errorf("a malformed session ID reached Stripe")
+	}
+}
+
+// TestConfirmedCheckoutIsTheWebhooks: a paid session read from Stripe (the
+// success page's path) applies what its webhook applies, and either order,
+// or both twice, leaves one member, one subscription and one setup mail.
+func TestConfirmedCheckoutIsTheWebhooks(t *testing.T) {
+	api := startStripeMock(t)
+	app := startBillingApp(t, api, nil)
+	c := app.client(t)
+
+	session := fixture(t, api, "/v1/checkout/sessions/cs_paid")
+	sub := fixture(t, api, "/v1/subscriptions/sub_paid")
+	sub["id"], sub["customer"], sub["status"] = "sub_paid", "cus_paid", "active"
+	sub["cancel_at"], sub["cancel_at_period_end"] = nil, false
+	item := sub["items"].(map[string]any)["data"].([]any)[0].(map[string]any)
+	item["price"].(map[string]any)["lookup_key"] = "elite_month"
+	item["current_period_end"] = time.Now().AddDate(0, 1, 0).Unix()
+	session["id"], session["mode"], session["status"] = "cs_paid", "subscription", "complete"
+	session["payment_status"], session["customer"], session["subscription"] = "paid", "cus_paid", sub
+	session["customer_details"] = map[string]any{"email": buyer}
+	raw, _ := json.Marshal(session)
+
+	change, err := billing.SessionChange(raw, app.cfgCatalog(t), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if change.Purchase == nil || change.Purchase.Email != buyer || change.Subscription == nil ||
+		change.Subscription.PlanID != "elite" {
+		t.Fatalf("change %+v, want the purchase by %s and the elite subscription", change, buyer)
+	}
+	ctx := context.Background()
+	member, err := app.store.ApplyChange(ctx, change)
+	if err != nil || member == 0 {
+		t.Fatalf("apply: member %d, %v", member, err)
+	}
+	once := rowCounts(t, app.store)
+	if _, err := app.store.ApplyChange(ctx, change); err != nil {
+		t.Fatal(err)
+	}
+	if again := rowCounts(t, app.store); fmt.Sprint(again) != fmt.Sprint(once) {
+		t.Errorf("applying the same session twice: rows %v, then %v", once, again)
+	}
+
+	// The webhook arrives afterwards, carrying the same session.
+	session["subscription"] = "sub_paid"
+	payload, header := signedEvent(t, "evt_paid_checkout", "checkout.session.completed", session)
+	wantStatus(t, "webhook", postEvent(t, c, payload, header), http.StatusOK)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(app.logs.records("event processed")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	app.waitForMail(t, buyer)
+	after := rowCounts(t, app.store)
+	once["events"]++
+	once["links"] = 1 // the setup mail's link, made when the outbox sent it
+	if fmt.Sprint(after) != fmt.Sprint(once) {
+		t.Errorf("after the webhook rows %v, want %v (only the event added)", after, once)
+	}
+	r := do(t, c, "GET", "/checkout/success?session_id=cs_paid", nil)
+	if !strings.Contains(r.body, "We sent a link to "+buyer) {
+		t.Errorf("success page does not say where the setup link went:\n%.400s", r.body)
+	}
+	if n := len(app.rec.find("GET", "/v1/checkout/sessions/cs_paid")); n != 0 {
+		t.Errorf("success page asked Stripe about a checkout it knows")
+	}
+	if n := len(app.logs.records("mail sent")); n != 1 {
+		t.Errorf("%d mails, want one setup mail", n)
 	}
 }
