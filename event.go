@@ -59,6 +59,8 @@ type Invoice struct {
 // Mail kinds written to the outbox.
 const (
 	MailSetup = "setup"
+	// MailDuplicate tells a member a second subscription was cancelled and refunded.
+	MailDuplicate = "duplicate"
 )
 
 // Outgoing is a mail waiting in the outbox.

@@ -32,6 +32,9 @@ type Config struct {
 	// ReconcileEvery is how often serve compares local state with Stripe's
 	// and repairs it; 0 means never.
 	ReconcileEvery time.Duration
+	// CancelDuplicates cancels and refunds a member's second live
+	// subscription; off, it is only logged.
+	CancelDuplicates bool
 
 	Mail      string
 	Auth      string
@@ -108,6 +111,11 @@ func Parse(vars map[string]string, defaultPlans []byte) (Config, error) {
 		func() (err error) {
 			c.ReconcileEvery, err = parseEvery("PAYWALL_RECONCILE_EVERY", get("PAYWALL_RECONCILE_EVERY", ""))
 			return
+		},
+		func() error {
+			v := get("PAYWALL_CANCEL_DUPLICATES", "on")
+			c.CancelDuplicates = v == "on"
+			return oneOf("PAYWALL_CANCEL_DUPLICATES", v, "on", "off")
 		},
 		func() error { return oneOf("PAYWALL_MAIL", c.Mail, "log") },
 		func() error { return oneOf("PAYWALL_AUTH", c.Auth, "local") },

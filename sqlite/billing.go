@@ -76,3 +76,23 @@ func (s *Store) CountRows(ctx context.Context, table string) (int, error) {
 	}
 	return n, nil
 }
+
+// MemberOfCustomer returns the member linked to a Stripe customer, or 0.
+func (s *Store) MemberOfCustomer(ctx context.Context, customer string) (int64, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, `SELECT member_id FROM customers WHERE id = ?`, customer).Scan(&id)
+	if isNoRows(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find member of customer: %w", err)
+	}
+	return id, nil
+}
+
+// EnqueueMail writes a mail of kind to the outbox for member, once per cause.
+func (s *Store) EnqueueMail(ctx context.Context, member int64, kind, cause string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return s.enqueueMail(ctx, tx, member, kind, cause)
+	})
+}

@@ -140,7 +140,10 @@ func (a *App) billing(ctx context.Context, srv *web.Server, opts options) error 
 		srv.Checkout, srv.Portal = st, st
 		srv.Confirmer = &billing.Confirmer{Stripe: st, Store: a.store, Catalog: cfg.Catalog,
 			Now: time.Now, Applied: func(int64) { a.outbox.Poke() }}
-		a.worker.Inbox = st.WatchCatalog(a.worker.Inbox)
+		dups := &billing.Duplicates{Stripe: st, Store: a.store, Now: time.Now,
+			Log: a.log.With("component", "duplicates"), Cancel: cfg.CancelDuplicates,
+			Applied: func(int64) { a.outbox.Poke() }}
+		a.worker.Inbox = dups.Watch(st.WatchCatalog(a.worker.Inbox))
 		a.stripe = st
 		mode := "test"
 		if strings.HasPrefix(cfg.StripeSecretKey, "sk_live_") || strings.HasPrefix(cfg.StripeSecretKey, "rk_live_") {

@@ -515,3 +515,67 @@ func TestConfirmedCheckoutIsTheWebhooks(t *testing.T) {
 		t.Errorf("%d mails, want one setup mail", n)
 	}
 }
+
+// TestDuplicateSubscription: when a second live subscription of a member
+// arrives by webhook, the newer one is cancelled at once without proration,
+// recorded canceled, and the member mailed; with PAYWALL_CANCEL_DUPLICATES
+// off it is only logged.
+func TestDuplicateSubscription(t *testing.T) {
+	api := startStripeMock(t)
+	for _, mode := range []string{"on", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			app := startBillingApp(t, api, map[string]string{"PAYWALL_CANCEL_DUPLICATES": mode})
+			app.member(t, "twice@example.test", "cus_twice")
+			app.waitForMail(t, "twice@example.test") // the setup mail
+			app.subscribe(t, "sub_first", "cus_twice", paywall.Active, "basic")
+
+			second := fixture(t, api, "/v1/subscriptions/sub_second")
+			second["id"], second["customer"], second["status"] = "sub_second", "cus_twice", "active"
+			second["cancel_at"], second["cancel_at_period_end"] = nil, false
+			item := second["items"].(map[string]any)["data"].([]any)[0].(map[string]any)
+			item["price"].(map[string]any)["lookup_key"] = "pro_month"
+			item["current_period_end"] = time.Now().AddDate(0, 1, 0).Unix()
+			payload, header := signedEvent(t, "evt_second", "customer.subscription.created", second)
+			wantStatus(t, "second subscription", postEvent(t, app.client(t), payload, header), http.StatusOK)
+
+			want := map[string]string{"on": "duplicate subscription cancelled",
+				"off": "duplicate subscription left active (PAYWALL_CANCEL_DUPLICATES=off)"}[mode]
+			deadline := time.Now().Add(10 * time.Second)
+			for len(app.logs.records(want)) == 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			recs := app.logs.records(want)
+			if len(recs) != 1 || recs[0]["subscription_id"] != "sub_second" ||
+				recs[0]["kept_subscription_id"] != "sub_first" {
+				t.Fatalf("log %q: %v, want one record cancelling sub_second for sub_first", want, recs)
+			}
+			cancels := app.rec.find("DELETE", "/v1/subscriptions/sub_second")
+			first, second2 := localSub(t, app.store, "sub_first"), localSub(t, app.store, "sub_second")
+			if mode == "off" {
+				if len(cancels) != 0 || second2.Status != paywall.Active {
+					t.Errorf("with cancelling off: %d cancellations, sub_second %s", len(cancels), second2.Status)
+				}
+				return
+			}
+			if len(cancels) != 1 || cancels[0].form.Get("prorate") != "false" ||
+				cancels[0].form.Get("expand[0]") != "latest_invoice" || cancels[0].idempotencyKey == "" {
+				t.Fatalf("cancellations %+v, want one without proration, latest invoice expanded", cancels)
+			}
+			if len(app.rec.find("GET", "/v1/invoice_payments")) != 1 {
+				t.Errorf("the latest invoice's payments were not looked up for a refund")
+			}
+			if second2.Status != paywall.Canceled || first.Status != paywall.Active {
+				t.Errorf("after the cancellation sub_first %s, sub_second %s; want active, canceled",
+					first.Status, second2.Status)
+			}
+			deadline = time.Now().Add(10 * time.Second)
+			for len(app.logs.records("mail sent")) < 2 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			mails := app.logs.records("mail sent")
+			if len(mails) != 2 || !strings.Contains(mails[1]["subject"].(string), "second subscription") {
+				t.Errorf("mails %v, want the setup mail and one about the cancelled subscription", mails)
+			}
+		})
+	}
+}
