@@ -128,7 +128,7 @@ func compare(remote, locals []paywall.Subscription, linked map[string]int64) []D
 		if _, ok := linked[r.CustomerID]; !ok && r.Status.Live() && !unlinked[r.CustomerID] {
 			unlinked[r.CustomerID] = true
 			out = append(out, Difference{Subscription: r.ID, Customer: r.CustomerID,
-				Field: "customer", Local: "no member", Stripe: "live subscription"})
+				Field: "member", Local: "none", Stripe: "customer with a live subscription"})
 		}
 		l, ok := local[r.ID]
 		if !ok {

@@ -219,9 +219,11 @@ func (s *Server) checkoutSuccess(w http.ResponseWriter, r *http.Request) error {
 	status := paywall.CheckoutPaid
 	if !found && s.Confirmer != nil {
 		if status, err = s.Confirmer.ConfirmCheckout(r.Context(), id); err != nil {
-			if paywall.KindOf(err) != paywall.Unavailable {
+			if paywall.KindOf(err) == paywall.NotFound {
 				return err
 			}
+			// The webhook will bring the same news; until then the page
+			// says the payment is being confirmed and refreshes.
 			s.Log.Warn("confirm checkout", "request_id", requestIDOf(r.Context()),
 				"session_id", id, "error", err)
 		}
