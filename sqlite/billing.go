@@ -61,22 +61,6 @@ func (s *Store) CustomerMembers(ctx context.Context) (map[string]int64, error) {
 	return out, rows.Err()
 }
 
-// CountRows returns the number of rows in table, one of the store's own; it
-// is for tests and diagnostics.
-func (s *Store) CountRows(ctx context.Context, table string) (int, error) {
-	var known bool
-	err := s.db.QueryRowContext(ctx,
-		`SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&known)
-	if err != nil || !known {
-		return 0, fmt.Errorf("count rows: no table %q", table)
-	}
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM "`+table+`"`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count rows of %s: %w", table, err)
-	}
-	return n, nil
-}
-
 // MemberOfCustomer returns the member linked to a Stripe customer, or 0.
 func (s *Store) MemberOfCustomer(ctx context.Context, customer string) (int64, error) {
 	var id int64
