@@ -135,6 +135,9 @@ func (a *App) billing(ctx context.Context, srv *web.Server, opts options) error 
 		srv.Simulator = srv.Checkout.(*billing.Simulator)
 		a.log.Warn("billing mode", "mode", "simulated",
 			"note", "checkout is SIMULATED: no payment is taken; set STRIPE_SECRET_KEY to use Stripe")
+		if cfg.ReconcileEvery > 0 {
+			a.log.Warn("reconcile off", "note", "PAYWALL_RECONCILE_EVERY needs STRIPE_SECRET_KEY")
+		}
 	} else {
 		st := newStripe(cfg, opts.stripeHTTP)
 		srv.Checkout, srv.Portal = st, st
