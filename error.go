@@ -18,6 +18,9 @@ const (
 	NotFound
 	Conflict
 	Unavailable
+	// Upstream is a refusal by a service paywall depends on (Stripe's 4xx):
+	// the request was ours to get right, so the client sees a generic 502.
+	Upstream
 )
 
 // Error is an error whose message is safe to show to the person who caused it.

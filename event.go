@@ -61,6 +61,8 @@ const (
 	MailSetup       = "setup"
 	MailSignIn      = "signin"
 	MailEmailChange = "email_change"
+	// MailDuplicate tells a member a second subscription was cancelled and refunded.
+	MailDuplicate = "duplicate"
 )
 
 // Outgoing is a mail in the outbox.

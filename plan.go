@@ -32,6 +32,10 @@ type Plan struct {
 	// open every post of a lower one without editing the posts. It is
 	// transitive: elite including pro, and pro including basic, covers basic.
 	Includes []string `json:"includes,omitempty"`
+	// TrialDays is the free trial a new subscription starts with; 0 for none.
+	TrialDays int64 `json:"trial_days,omitempty"`
+	// PromotionCodes lets buyers enter a Stripe promotion code at checkout.
+	PromotionCodes bool `json:"-"`
 }
 
 // Price returns the plan's price for interval i.
@@ -47,6 +51,8 @@ func (p Plan) Price(i Interval) (Price, bool) {
 // Catalog is the set of plans on sale.
 type Catalog struct {
 	Plans []Plan
+	// Portal is the Customer Portal's configuration; nil leaves Stripe's as it is.
+	Portal *Portal
 }
 
 // Plan returns the plan with the given ID.
@@ -123,10 +129,19 @@ func (c Catalog) Validate() error {
 		if len(p.Prices) == 0 {
 			return fmt.Errorf("plan %q has no prices", p.ID)
 		}
+		if p.TrialDays < 0 || p.TrialDays > 730 {
+			// Stripe's own bounds for trial_period_days.
+			return fmt.Errorf("plan %q: trial_days must be between 0 and 730", p.ID)
+		}
 		for _, pr := range p.Prices {
 			if err := pr.validate(p.ID, seenKey); err != nil {
 				return err
 			}
+		}
+	}
+	if c.Portal != nil {
+		if err := c.Portal.Validate(c); err != nil {
+			return err
 		}
 	}
 	return c.validateIncludes()

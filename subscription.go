@@ -17,6 +17,12 @@ const (
 	Paused            Status = "paused"
 )
 
+// Live reports whether a subscription in status st still bills its holder:
+// a second subscription next to a live one would charge them twice.
+func (st Status) Live() bool {
+	return st == Trialing || st == Active || st == PastDue
+}
+
 // Subscription is our copy of a Stripe subscription: enough to decide access.
 type Subscription struct {
 	ID         string

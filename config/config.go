@@ -33,6 +33,12 @@ type Config struct {
 	StripeSecretKey string   // "" means simulated checkout
 	WebhookSecrets  []string // "" in simulated mode means generate one
 	StripeAPIBase   string   // "" means Stripe's own
+	// ReconcileEvery is how often serve compares local state with Stripe's
+	// and repairs it; 0 means never.
+	ReconcileEvery time.Duration
+	// CancelDuplicates cancels and refunds a member's second live
+	// subscription; off, it is only logged.
+	CancelDuplicates bool
 
 	Mail     string
 	SMTPURL  *url.URL // with PAYWALL_MAIL=smtp
@@ -134,6 +140,15 @@ func Parse(vars map[string]string, defaultPlans []byte) (Config, error) {
 		func() (err error) {
 			c.TrustedProxies, err = parseProxies(get("PAYWALL_TRUSTED_PROXIES", ""))
 			return
+		},
+		func() (err error) {
+			c.ReconcileEvery, err = parseEvery("PAYWALL_RECONCILE_EVERY", get("PAYWALL_RECONCILE_EVERY", ""))
+			return
+		},
+		func() error {
+			v := get("PAYWALL_CANCEL_DUPLICATES", "on")
+			c.CancelDuplicates = v == "on"
+			return oneOf("PAYWALL_CANCEL_DUPLICATES", v, "on", "off")
 		},
 		func() error { return oneOf("PAYWALL_AUTH", c.Auth, "local") },
 		func() error { return oneOf("PAYWALL_ENV", c.Env, "development", "production") },
@@ -242,10 +257,6 @@ func checkStripe(c *Config, secrets string) error {
 		}
 		c.WebhookSecrets = append(c.WebhookSecrets, s)
 	}
-	if key != "" && len(c.WebhookSecrets) == 0 {
-		return fmt.Errorf("STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY " +
-			"(from the Stripe dashboard or `stripe listen`)")
-	}
 	if c.StripeAPIBase != "" {
 		u, err := url.Parse(c.StripeAPIBase)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -291,6 +302,17 @@ func checkMail(c *Config, get func(k, def string) string) error {
 					"(like https://api.eu.sendgrid.com)", c.SendGridAPIBase)
 			}
 		}
+	}
+	return nil
+}
+
+// CheckServe reports what serving needs beyond what every command needs: with
+// a Stripe key, the webhook's signing secret. Other commands (`paywall stripe
+// setup-webhook`, which prints that secret) run without it.
+func (c Config) CheckServe() error {
+	if !c.Simulated() && len(c.WebhookSecrets) == 0 {
+		return fmt.Errorf("STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY " +
+			"(from `paywall stripe setup-webhook`, the Stripe dashboard or `stripe listen`)")
 	}
 	return nil
 }
@@ -343,6 +365,18 @@ func parseProxies(raw string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// parseEvery reads an interval such as 6h; empty, "0" and "off" mean never.
+func parseEvery(name, raw string) (time.Duration, error) {
+	if raw == "" || raw == "0" || raw == "off" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < time.Minute {
+		return 0, fmt.Errorf("%s: %q is not a duration of at least 1m (for example 6h), or off", name, raw)
+	}
+	return d, nil
+}
+
 // checkProduction refuses the settings that are only safe on a laptop.
 func checkProduction(c Config) error {
 	if !c.Production() {
@@ -378,19 +412,50 @@ type plansFile struct {
 			Amount    int64  `toml:"amount"`
 			Currency  string `toml:"currency"`
 		} `toml:"prices"`
-		Includes []string `toml:"includes"` // plans this one covers too
+		Includes       []string `toml:"includes"` // plans this one covers too
+		TrialDays      int64    `toml:"trial_days"`
+		PromotionCodes bool     `toml:"promotion_codes"`
 	} `toml:"plans"`
 	// Rules gate files by path, for sites not built with Hugo.
 	Rules []struct {
 		Path  string   `toml:"path"`
 		Plans []string `toml:"plans"`
 	} `toml:"rules"`
+	Portal *portalFile `toml:"portal"`
+}
+
+// portalFile is paywall.toml's [portal] table.
+type portalFile struct {
+	SwitchPlans         []string `toml:"switch_plans"`
+	Cancel              *string  `toml:"cancel"`
+	PaymentMethodUpdate *bool    `toml:"payment_method_update"`
+	InvoiceHistory      *bool    `toml:"invoice_history"`
+}
+
+// portal returns the configuration with Stripe's defaults for what is unset.
+func (f *portalFile) portal() *paywall.Portal {
+	if f == nil {
+		return nil
+	}
+	p := &paywall.Portal{SwitchPlans: f.SwitchPlans, Cancel: paywall.CancelAtPeriodEnd,
+		PaymentMethodUpdate: true, InvoiceHistory: true}
+	if f.Cancel != nil {
+		p.Cancel = *f.Cancel
+	}
+	if f.PaymentMethodUpdate != nil {
+		p.PaymentMethodUpdate = *f.PaymentMethodUpdate
+	}
+	if f.InvoiceHistory != nil {
+		p.InvoiceHistory = *f.InvoiceHistory
+	}
+	return p
 }
 
 func (f plansFile) catalog() paywall.Catalog {
 	var cat paywall.Catalog
 	for _, p := range f.Plans {
-		plan := paywall.Plan{ID: p.ID, Name: p.Name, Description: p.Description}
+		plan := paywall.Plan{ID: p.ID, Name: p.Name, Description: p.Description,
+			TrialDays: p.TrialDays, PromotionCodes: p.PromotionCodes}
 		plan.Includes = p.Includes
 		for _, pr := range p.Prices {
 			plan.Prices = append(plan.Prices, paywall.Price{
@@ -405,6 +470,7 @@ func (f plansFile) catalog() paywall.Catalog {
 		}
 		cat.Plans = append(cat.Plans, plan)
 	}
+	cat.Portal = f.Portal.portal()
 	return cat
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -49,10 +50,26 @@ func (s *Server) startCheckout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if rd.SignedIn && rd.Access.Granted() {
-		return s.alreadySubscribed(w, r, rd)
+	if rd.SignedIn {
+		live, err := s.liveSubscription(r.Context(), rd.Member.ID)
+		if err != nil {
+			return err
+		}
+		if live != nil {
+			return s.alreadySubscribed(w, r, *live)
+		}
+		if req, err = s.asMember(r.Context(), req, rd.Member); err != nil {
+			return err
+		}
+	} else if req.Email != "" {
+		taken, err := s.emailHasLiveSubscription(r.Context(), req.Email)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return s.emailTaken(w, r)
+		}
 	}
-	req.MemberID = rd.Member.ID
 	sess, err := s.Checkout.StartCheckout(r.Context(), req)
 	if err != nil {
 		return err
@@ -89,26 +106,107 @@ func (s *Server) checkoutRequest(in checkoutInput) (paywall.CheckoutRequest, err
 	return paywall.CheckoutRequest{Plan: plan, Price: price, Email: in.Email}, nil
 }
 
+// asMember makes req a purchase by the signed-in member m: as their newest
+// Stripe customer when they have one, so that Stripe keeps one customer per
+// member.
+func (s *Server) asMember(ctx context.Context, req paywall.CheckoutRequest, m paywall.Member) (paywall.CheckoutRequest, error) {
+	req.MemberID, req.MemberEmail = m.ID, m.Email
+	customers, err := s.Store.CustomerIDs(ctx, m.ID)
+	if err != nil {
+		return req, err
+	}
+	if len(customers) > 0 {
+		req.CustomerID = customers[0]
+	}
+	return req, nil
+}
+
+// liveSubscription returns the member's subscription that still bills them,
+// or nil. Live is wider than access: a past_due subscription beyond its grace
+// gives no access but Stripe still tries to charge it.
+func (s *Server) liveSubscription(ctx context.Context, member int64) (*paywall.Subscription, error) {
+	subs, err := s.Store.Subscriptions(ctx, member)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(subs) - 1; i >= 0; i-- {
+		if subs[i].Status.Live() {
+			return &subs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func (s *Server) emailHasLiveSubscription(ctx context.Context, email string) (bool, error) {
+	m, err := s.Store.MemberByEmail(ctx, email)
+	if paywall.KindOf(err) == paywall.NotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	live, err := s.liveSubscription(ctx, m.ID)
+	return live != nil, err
+}
+
 // alreadySubscribed answers a member who has a live subscription: a second
-// one would charge them twice for the same letters.
-func (s *Server) alreadySubscribed(w http.ResponseWriter, r *http.Request, rd reader) error {
-	portal := s.absolute("/account")
+// one would charge them twice for the same letters. They are sent to the
+// Customer Portal, where they can change plans instead.
+func (s *Server) alreadySubscribed(w http.ResponseWriter, r *http.Request, live paywall.Subscription) error {
+	portal := s.portalLink(r, live.CustomerID)
 	if isForm(r) {
 		http.Redirect(w, r, portal, http.StatusSeeOther)
 		return nil
 	}
 	writeJSON(w, http.StatusConflict, map[string]string{
-		"error":      fmt.Sprintf("You already subscribe to %s.", s.planName(rd.Access.PlanID)),
+		"error":      fmt.Sprintf("You already subscribe to %s.", s.planName(live.PlanID)),
 		"portal_url": portal,
 	})
 	return nil
 }
 
-// checkoutSuccess tells the buyer where their setup link went.
+// portalLink returns a Customer Portal session for customer, or the
+// dashboard, which has the portal button, when there is no portal or Stripe
+// does not answer.
+func (s *Server) portalLink(r *http.Request, customer string) string {
+	if s.Portal == nil || customer == "" {
+		return s.absolute("/account")
+	}
+	u, err := s.Portal.PortalURL(r.Context(), customer)
+	if err != nil {
+		s.Log.Warn("portal session for conflict", "request_id", requestIDOf(r.Context()),
+			"customer_id", customer, "error", err)
+		return s.absolute("/account")
+	}
+	return u
+}
+
+// emailTaken answers a buyer who is not signed in and typed the address of a
+// member with a live subscription. The answer is the same whatever the
+// member's plan or status, so it tells a stranger no more than that the
+// address cannot start a second subscription.
+func (s *Server) emailTaken(w http.ResponseWriter, r *http.Request) error {
+	// TODO(#5): mail a sign-in link to the address, and say so here, once
+	// sign-in links exist.
+	const msg = "This email address cannot start a new subscription. " +
+		"If it is yours, sign in to manage your membership."
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": msg,
+			"login_url": s.absolute("/login")})
+		return nil
+	}
+	s.render(w, r, http.StatusConflict, "message", page{Title: "Already a member", Message: msg})
+	return nil
+}
+
+// checkoutSuccess tells the buyer where their setup link went. When Stripe's
+// webhook has not been processed yet, it asks Stripe itself and applies what
+// the webhook will say, so the buyer never lands on a page that does not
+// know them.
 func (s *Server) checkoutSuccess(w http.ResponseWriter, r *http.Request) error {
 	id := r.URL.Query().Get("session_id")
-	if id == "" {
-		return paywall.Errorf(paywall.Invalid, "This page needs a session_id.")
+	if !validSessionID(id) {
+		return paywall.Errorf(paywall.Invalid, "This page needs the session_id Stripe sends back.")
 	}
 	rd, err := s.reader(r)
 	if err != nil {
@@ -118,12 +216,35 @@ func (s *Server) checkoutSuccess(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	status := paywall.CheckoutPaid
+	if !found && s.Confirmer != nil {
+		if status, err = s.Confirmer.ConfirmCheckout(r.Context(), id); err != nil {
+			if paywall.KindOf(err) == paywall.NotFound {
+				return err
+			}
+			// The webhook will bring the same news; until then the page
+			// says the payment is being confirmed and refreshes.
+			s.Log.Warn("confirm checkout", "request_id", requestIDOf(r.Context()),
+				"session_id", id, "error", err)
+		}
+		if email, paid, found, err = s.Store.CheckoutEmail(r.Context(), id); err != nil {
+			return err
+		}
+	}
+	s.render(w, r, http.StatusOK, "success", successPage(rd, status, email, paid, found))
+	return nil
+}
+
+func successPage(rd reader, status paywall.CheckoutStatus, email string, paid, found bool) page {
 	p := page{Title: "Thank you", SignedIn: rd.SignedIn}
 	switch {
-	case found && !paid:
+	case status == paywall.CheckoutProcessing || (found && !paid):
 		p.Title = "Payment processing"
-		p.Message = "Your payment is still being processed. We will mail " + email +
-			" as soon as it clears."
+		p.Message = "Your payment is still being processed. You will get access, and a mail, " +
+			"as soon as it clears."
+	case status == paywall.CheckoutOpen || status == paywall.CheckoutExpired:
+		p.Title = "Checkout not finished"
+		p.Message = "This checkout was not completed, so nothing was charged."
 	case found && rd.SignedIn:
 		p.Message = "Your subscription is active. Enjoy your reading."
 	case found:
@@ -132,8 +253,21 @@ func (s *Server) checkoutSuccess(w http.ResponseWriter, r *http.Request) error {
 		p.Message = "Your payment is being confirmed. Your setup link will arrive by mail in a moment."
 		p.Refresh = true
 	}
-	s.render(w, r, http.StatusOK, "success", p)
-	return nil
+	return p
+}
+
+// validSessionID reports whether id looks like a Checkout Session ID, so that
+// nothing else is ever sent on to Stripe.
+func validSessionID(id string) bool {
+	if !strings.HasPrefix(id, "cs_") || len(id) > 255 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) simulatedPage(w http.ResponseWriter, r *http.Request) error {

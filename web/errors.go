@@ -24,6 +24,7 @@ var statusOf = map[paywall.ErrorKind]int{
 	paywall.NotFound:     http.StatusNotFound,
 	paywall.Conflict:     http.StatusConflict,
 	paywall.Unavailable:  http.StatusServiceUnavailable,
+	paywall.Upstream:     http.StatusBadGateway,
 }
 
 // adapt runs h and answers its error: the user sees a short message and the

@@ -113,6 +113,9 @@ func (s *countingStore) Invoices(context.Context, int64) ([]paywall.Invoice, err
 	return s.invoices, nil
 }
 func (s *countingStore) CustomerIDs(context.Context, int64) ([]string, error) { return nil, nil }
+func (s *countingStore) MemberByEmail(context.Context, string) (paywall.Member, error) {
+	return paywall.Member{}, paywall.Errorf(paywall.NotFound, "no such member")
+}
 func (s *countingStore) CheckoutEmail(context.Context, string) (string, bool, bool, error) {
 	return "", false, false, nil
 }

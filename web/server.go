@@ -50,6 +50,7 @@ type Store interface {
 	Invoices(ctx context.Context, member int64) ([]paywall.Invoice, error)
 	CustomerIDs(ctx context.Context, member int64) ([]string, error)
 	CheckoutEmail(ctx context.Context, sessionID string) (email string, paid, found bool, err error)
+	MemberByEmail(ctx context.Context, email string) (paywall.Member, error)
 }
 
 // Checkout starts purchases: Stripe Checkout, or the simulator.
@@ -68,6 +69,12 @@ type Portal interface {
 	PortalURL(ctx context.Context, customer string) (string, error)
 }
 
+// Confirmer settles a checkout from Stripe's own record of it when its webhook
+// has not arrived yet, applying what the webhook would; nil in simulated mode.
+type Confirmer interface {
+	ConfirmCheckout(ctx context.Context, sessionID string) (paywall.CheckoutStatus, error)
+}
+
 // Verifier checks a webhook's signature and returns the event it carries.
 type Verifier interface {
 	Verify(payload []byte, header string, now time.Time) (paywall.Event, error)
@@ -81,7 +88,8 @@ type Site interface {
 }
 
 // Server holds what the handlers need. Every field must be set except
-// Simulator or Portal, one of which is nil depending on the billing mode.
+// Simulator, or Portal and Confirmer, which are nil depending on the billing
+// mode.
 type Server struct {
 	Log       *slog.Logger
 	BaseURL   *url.URL
@@ -91,6 +99,7 @@ type Server struct {
 	Checkout  Checkout
 	Simulator Simulator
 	Portal    Portal
+	Confirmer Confirmer
 	Verifier  Verifier
 	Site      Site
 	// Received is called after a webhook event was stored, to wake the worker.

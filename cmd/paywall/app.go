@@ -30,6 +30,7 @@ import (
 type options struct {
 	bcryptCost int
 	limits     web.Limits
+	stripeHTTP *http.Client // the client stripe-go uses; tests record requests with it
 }
 
 // App is one running paywall: every part built from the config and wired
@@ -42,11 +43,15 @@ type App struct {
 	server   *http.Server
 	worker   *billing.Worker
 	outbox   *mail.Outbox
+	stripe   *billing.Stripe // nil in simulated mode
 }
 
 // NewApp opens the database, applies migrations, loads the site's rules and
 // starts listening, so that Addr is known before Run.
 func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts options) (*App, error) {
+	if err := cfg.CheckServe(); err != nil {
+		return nil, err
+	}
 	store, err := sqlite.Open(cfg.DatabasePath)
 	if err != nil {
 		return nil, err
@@ -114,7 +119,7 @@ func (a *App) build(ctx context.Context, opts options) error {
 		srv.Forget(member)
 		a.outbox.Poke()
 	}
-	if err := a.billing(ctx, srv); err != nil {
+	if err := a.billing(ctx, srv, opts); err != nil {
 		return err
 	}
 	a.server = web.NewHTTPServer(srv.Handler(), log)
@@ -164,7 +169,7 @@ func loadGuardFrom(cfg config.Config, dir string) (*guard.Guard, error) {
 }
 
 // billing wires Stripe, or the simulator when no key is set.
-func (a *App) billing(ctx context.Context, srv *web.Server) error {
+func (a *App) billing(ctx context.Context, srv *web.Server, opts options) error {
 	cfg := a.cfg
 	secrets := cfg.WebhookSecrets
 	if cfg.Simulated() {
@@ -181,10 +186,19 @@ func (a *App) billing(ctx context.Context, srv *web.Server) error {
 		srv.Simulator = srv.Checkout.(*billing.Simulator)
 		a.log.Warn("billing mode", "mode", "simulated",
 			"note", "checkout is SIMULATED: no payment is taken; set STRIPE_SECRET_KEY to use Stripe")
+		if cfg.ReconcileEvery > 0 {
+			a.log.Warn("reconcile off", "note", "PAYWALL_RECONCILE_EVERY needs STRIPE_SECRET_KEY")
+		}
 	} else {
-		st := billing.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase, cfg.BaseURL,
-			&http.Client{Timeout: 30 * time.Second})
+		st := newStripe(cfg, opts.stripeHTTP)
 		srv.Checkout, srv.Portal = st, st
+		srv.Confirmer = &billing.Confirmer{Stripe: st, Store: a.store, Catalog: cfg.Catalog,
+			Now: time.Now, Applied: func(int64) { a.outbox.Poke() }}
+		dups := &billing.Duplicates{Stripe: st, Store: a.store, Now: time.Now,
+			Log: a.log.With("component", "duplicates"), Cancel: cfg.CancelDuplicates,
+			Applied: func(int64) { a.outbox.Poke() }}
+		a.worker.Inbox = dups.Watch(st.WatchCatalog(a.worker.Inbox))
+		a.stripe = st
 		mode := "test"
 		if strings.HasPrefix(cfg.StripeSecretKey, "sk_live_") || strings.HasPrefix(cfg.StripeSecretKey, "rk_live_") {
 			mode = "live"
@@ -219,6 +233,9 @@ func (a *App) Run(ctx context.Context) error {
 	workers, stop := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Go(func() { a.worker.Run(workers) })
 	wg.Go(func() { a.outbox.Run(workers) })
+	if a.stripe != nil && a.cfg.ReconcileEvery > 0 {
+		wg.Go(func() { a.reconcileEvery(workers, a.cfg.ReconcileEvery) })
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()

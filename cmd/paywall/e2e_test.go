@@ -64,7 +64,7 @@ type testApp struct {
 
 // startApp runs the same App as main on 127.0.0.1:0 with a temporary
 // database, with vars added to the environment it is configured from.
-func startApp(t *testing.T, vars map[string]string) *testApp {
+func startApp(t *testing.T, vars map[string]string, opts ...options) *testApp {
 	t.Helper()
 	env := map[string]string{
 		"PAYWALL_ADDR":         "127.0.0.1:0",
@@ -81,7 +81,12 @@ func startApp(t *testing.T, vars map[string]string) *testApp {
 	logs := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := NewApp(ctx, cfg, log, options{bcryptCost: bcrypt.MinCost})
+	o := options{}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.bcryptCost = bcrypt.MinCost
+	app, err := NewApp(ctx, cfg, log, o)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -35,6 +36,9 @@ commands:
   mail retry ID          send a failed or deferred mail again now
   guard audit [--site DIR]             report gated text the site repeats elsewhere
   guard explain PATH [--email EMAIL]   how the guard decides PATH (for a member)
+  stripe sync-plans [--dry-run]     make Stripe's products, prices and portal match paywall.toml
+  stripe setup-webhook --url URL    create the webhook endpoint and print its signing secret
+  stripe reconcile [--dry-run]      compare subscriptions with Stripe's and repair them
 `
 
 // errUsage marks a command line paywall does not understand: exit status 2.
@@ -62,6 +66,8 @@ type cli struct {
 	log    *slog.Logger
 	stdout io.Writer
 	stderr io.Writer
+	// stripeHTTP is the client stripe-go uses; nil for the default, tests record with it.
+	stripeHTTP *http.Client
 }
 
 // command runs one subcommand with the arguments after its name.
@@ -73,6 +79,7 @@ var commands = map[string]command{
 	"migrate": migrate,
 	"mail":    mailCmd,
 	"guard":   guardCmd,
+	"stripe":  stripeCommand,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -65,6 +65,14 @@ func buildStripeMock() (string, error) {
 // HTTP origin.
 func startStripeMock(t *testing.T) string {
 	t.Helper()
+	origin, _ := runStripeMock(t)
+	return origin
+}
+
+// runStripeMock is startStripeMock that also returns a function stopping
+// stripe-mock before the test ends.
+func runStripeMock(t *testing.T) (origin string, stop func()) {
+	t.Helper()
 	bin, err := buildStripeMock()
 	if err != nil {
 		missing(t, "stripe-mock unavailable: %v", err)
@@ -75,17 +83,21 @@ func startStripeMock(t *testing.T) string {
 	if err := cmd.Start(); err != nil {
 		missing(t, "start stripe-mock: %v", err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
 	addr := "127.0.0.1:" + httpPort
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			conn.Close()
-			return "http://" + addr
+			return "http://" + addr, stop
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("stripe-mock did not start on %s: %v", addr, err)

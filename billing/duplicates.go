@@ -1,0 +1,195 @@
+package billing
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/stripe/stripe-go/v84"
+
+	"github.com/paywall/paywall"
+)
+
+// DuplicateStore is what the duplicate check reads and writes locally.
+type DuplicateStore interface {
+	Applier
+	MemberOfCustomer(ctx context.Context, customer string) (int64, error)
+	Subscriptions(ctx context.Context, member int64) ([]paywall.Subscription, error)
+	EnqueueMail(ctx context.Context, member int64, kind, cause string) error
+}
+
+// Duplicates finds a member's second live subscription, which checkout
+// refuses but two checkouts completed in parallel can still make, and
+// cancels it with a refund.
+type Duplicates struct {
+	Stripe *Stripe
+	Store  DuplicateStore
+	Log    *slog.Logger
+	Now    func() time.Time
+	// Cancel turns the cancellation and refund on; off, the case is only
+	// logged for a person to decide.
+	Cancel bool
+	// Applied is called with the member a cancellation touched, to send mail.
+	Applied func(member int64)
+}
+
+// Watch returns inbox as the worker should see it: after each applied event
+// that brings a live subscription or a checkout, the customer's member is
+// checked for a second live subscription.
+func (d *Duplicates) Watch(inbox Inbox) Inbox { return duplicateWatch{Inbox: inbox, d: d} }
+
+type duplicateWatch struct {
+	Inbox
+	d *Duplicates
+}
+
+func (w duplicateWatch) ApplyEvent(ctx context.Context, id string, c paywall.Change) (int64, error) {
+	member, err := w.Inbox.ApplyEvent(ctx, id, c)
+	if err != nil {
+		return member, err
+	}
+	switch {
+	case c.Subscription != nil && c.Subscription.Status.Live():
+		w.d.Check(ctx, c.Subscription.CustomerID, c.Subscription.ID)
+	case c.Purchase != nil && c.Purchase.SubscriptionID != "":
+		w.d.Check(ctx, c.Purchase.CustomerID, c.Purchase.SubscriptionID)
+	}
+	return member, nil
+}
+
+// Check looks at the member of customer: when subscription is live and
+// another live subscription of the member is at least as old, subscription
+// is the duplicate. Its failures are logged, not returned: the event that
+// brought the news is applied already, and reconcile or the next event of
+// the member tries again.
+func (d *Duplicates) Check(ctx context.Context, customer, subscription string) {
+	log := d.Log.With("customer_id", customer, "subscription_id", subscription)
+	member, err := d.Store.MemberOfCustomer(ctx, customer)
+	if err != nil || member == 0 {
+		return
+	}
+	log = log.With("member_id", member)
+	subs, err := d.Store.Subscriptions(ctx, member)
+	if err != nil {
+		log.Error("check duplicate subscription", "error", err)
+		return
+	}
+	kept, dup, err := d.duplicate(ctx, subs, subscription)
+	if err != nil {
+		log.Error("check duplicate subscription", "error", err)
+		return
+	}
+	if dup == nil {
+		return
+	}
+	log = log.With("kept_subscription_id", kept)
+	if !d.Cancel {
+		log.Warn("duplicate subscription left active (PAYWALL_CANCEL_DUPLICATES=off)")
+		return
+	}
+	refunded, err := d.cancel(ctx, member, *dup)
+	if err != nil {
+		log.Error("cancel duplicate subscription", "error", err)
+		return
+	}
+	log.Warn("duplicate subscription cancelled", "refunded", refunded)
+	if d.Applied != nil {
+		d.Applied(member)
+	}
+}
+
+// duplicate returns the subscription to keep and the one to cancel, or nil
+// when id is not live or is the oldest of the member's live subscriptions.
+func (d *Duplicates) duplicate(ctx context.Context, subs []paywall.Subscription, id string) (string, *paywall.Subscription, error) {
+	var this *paywall.Subscription
+	var others []paywall.Subscription
+	for _, s := range subs {
+		switch {
+		case !s.Status.Live():
+		case s.ID == id:
+			this = &s
+		default:
+			others = append(others, s)
+		}
+	}
+	if this == nil || len(others) == 0 {
+		return "", nil, nil
+	}
+	created, err := d.created(ctx, id)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, o := range others {
+		c, err := d.created(ctx, o.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		// On a tie the subscription whose news just came is the newer.
+		if c <= created {
+			return o.ID, this, nil
+		}
+	}
+	return "", nil, nil
+}
+
+func (d *Duplicates) created(ctx context.Context, id string) (int64, error) {
+	s, err := d.Stripe.client.V1Subscriptions.Retrieve(ctx, id, nil)
+	if err != nil {
+		return 0, stripeError("get subscription "+id, err)
+	}
+	return s.Created, nil
+}
+
+// cancel cancels sub at once, refunds what its latest invoice collected,
+// records it canceled through the event code and mails the member. It
+// returns the amount refunded, in the smallest currency unit.
+func (d *Duplicates) cancel(ctx context.Context, member int64, sub paywall.Subscription) (int64, error) {
+	params := &stripe.SubscriptionCancelParams{
+		Prorate: stripe.Bool(false),
+		CancellationDetails: &stripe.SubscriptionCancelCancellationDetailsParams{
+			Comment: stripe.String("paywall: duplicate of an earlier live subscription")},
+	}
+	params.AddExpand("latest_invoice")
+	params.SetIdempotencyKey("cancel_duplicate_" + sub.ID)
+	canceled, err := d.Stripe.client.V1Subscriptions.Cancel(ctx, sub.ID, params)
+	if err != nil {
+		return 0, stripeError("cancel subscription "+sub.ID, err)
+	}
+	var refunded int64
+	if canceled.LatestInvoice != nil && canceled.LatestInvoice.ID != "" {
+		if refunded, err = d.refund(ctx, sub.ID, canceled.LatestInvoice.ID); err != nil {
+			return 0, err
+		}
+	}
+	// Stripe's answer to a cancellation is the subscription canceled; the
+	// customer.subscription.deleted event will say the same later.
+	sub.Status, sub.Version = paywall.Canceled, d.Now().Unix()
+	if _, err := d.Store.ApplyChange(ctx, paywall.Change{Subscription: &sub}); err != nil {
+		return refunded, err
+	}
+	return refunded, d.Store.EnqueueMail(ctx, member, paywall.MailDuplicate, "duplicate:"+sub.ID)
+}
+
+// refund refunds every paid payment of invoice.
+func (d *Duplicates) refund(ctx context.Context, sub, invoice string) (int64, error) {
+	params := &stripe.InvoicePaymentListParams{Invoice: stripe.String(invoice),
+		Status: stripe.String("paid")}
+	var total int64
+	for p, err := range d.Stripe.client.V1InvoicePayments.List(ctx, params) {
+		if err != nil {
+			return total, stripeError("list invoice payments", err)
+		}
+		if p.Payment == nil || p.Payment.PaymentIntent == nil {
+			continue
+		}
+		rp := &stripe.RefundCreateParams{PaymentIntent: stripe.String(p.Payment.PaymentIntent.ID),
+			Reason: stripe.String("duplicate"), Metadata: map[string]string{"subscription": sub}}
+		rp.SetIdempotencyKey("refund_duplicate_" + p.ID)
+		r, err := d.Stripe.client.V1Refunds.Create(ctx, rp)
+		if err != nil {
+			return total, stripeError("refund duplicate subscription", err)
+		}
+		total += r.Amount
+	}
+	return total, nil
+}

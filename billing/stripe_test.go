@@ -1,0 +1,104 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v84"
+
+	"github.com/paywall/paywall"
+)
+
+func TestStripeError(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want paywall.ErrorKind
+	}{
+		{"network", errors.New("dial tcp: connection refused"), paywall.Unavailable},
+		{"5xx", &stripe.Error{HTTPStatusCode: 502, RequestID: "req_1"}, paywall.Unavailable},
+		{"rate limited", &stripe.Error{HTTPStatusCode: http.StatusTooManyRequests}, paywall.Unavailable},
+		{"4xx", &stripe.Error{HTTPStatusCode: 400, RequestID: "req_2", Msg: "No such price"}, paywall.Upstream},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := stripeError("create checkout session", tt.err)
+			if got := paywall.KindOf(err); got != tt.want {
+				t.Errorf("kind %d, want %d", got, tt.want)
+			}
+			msg := paywall.MessageOf(err)
+			if msg == "" || !errors.Is(err, tt.err) {
+				t.Errorf("message %q, wraps cause %t; want a user message and the cause kept", msg,
+					errors.Is(err, tt.err))
+			}
+			var se *stripe.Error
+			if errors.As(tt.err, &se) && se.RequestID != "" && !strings.Contains(err.Error(), se.RequestID) {
+				t.Errorf("%q does not carry Stripe's request ID %s for the log", err, se.RequestID)
+			}
+		})
+	}
+	if stripeError("x", nil) != nil {
+		t.Error("stripeError(nil) is not nil")
+	}
+}
+
+func TestPriceCache(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	fetched := 0
+	c := newPriceCache(func(_ context.Context, key string) (string, error) {
+		fetched++
+		return "price_for_" + key, nil
+	}, time.Minute, func() time.Time { return now })
+	ctx := context.Background()
+	for range 3 {
+		if id, _ := c.id(ctx, "basic_month"); id != "price_for_basic_month" {
+			t.Fatalf("id %q", id)
+		}
+	}
+	if fetched != 1 {
+		t.Errorf("fetched %d times for three look-ups, want 1", fetched)
+	}
+	now = now.Add(time.Minute)
+	c.id(ctx, "basic_month")
+	if fetched != 2 {
+		t.Errorf("fetched %d times after the TTL, want 2", fetched)
+	}
+	w := catalogWatch{Inbox: inboxOf{events: []paywall.Event{{Type: "invoice.paid"}}}, prices: c}
+	w.DueEvents(ctx, 10)
+	c.id(ctx, "basic_month")
+	if fetched != 2 {
+		t.Errorf("an invoice event emptied the cache")
+	}
+	w.Inbox = inboxOf{events: []paywall.Event{{Type: "price.updated"}}}
+	w.DueEvents(ctx, 10)
+	c.id(ctx, "basic_month")
+	if fetched != 3 {
+		t.Errorf("fetched %d times after a price event, want 3", fetched)
+	}
+}
+
+type inboxOf struct {
+	Inbox
+	events []paywall.Event
+}
+
+func (i inboxOf) DueEvents(context.Context, int) ([]paywall.Event, error) { return i.events, nil }
+
+// TestHandledEventsDecode: every event the endpoint subscribes to is one the
+// server acts on: Decode makes a change of it, or it refreshes the catalog.
+func TestHandledEventsDecode(t *testing.T) {
+	for _, typ := range HandledEvents {
+		if CatalogEvent(typ) {
+			continue
+		}
+		c, err := Decode(paywall.Event{Type: typ, Created: time.Unix(1, 0)},
+			[]byte(`{"id":"x","mode":"subscription","customer":"cus_1"}`), paywall.Catalog{})
+		if err != nil || c.Empty() {
+			t.Errorf("%s: change %+v, error %v; subscribing to it would be noise", typ, c, err)
+		}
+	}
+}
