@@ -67,7 +67,7 @@ func (s *Server) startCheckout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if taken {
-			return s.emailTaken(w, r)
+			return s.emailTaken(w, r, req.Email)
 		}
 	}
 	sess, err := s.Checkout.StartCheckout(r.Context(), req)
@@ -182,14 +182,15 @@ func (s *Server) portalLink(r *http.Request, customer string) string {
 }
 
 // emailTaken answers a buyer who is not signed in and typed the address of a
-// member with a live subscription. The answer is the same whatever the
-// member's plan or status, so it tells a stranger no more than that the
-// address cannot start a second subscription.
-func (s *Server) emailTaken(w http.ResponseWriter, r *http.Request) error {
-	// TODO(#5): mail a sign-in link to the address, and say so here, once
-	// sign-in links exist.
-	const msg = "This email address cannot start a new subscription. " +
-		"If it is yours, sign in to manage your membership."
+// member with a live subscription: a sign-in link goes to that address, and
+// the answer is the same whatever the member's plan or status, so it tells a
+// stranger no more than that the address cannot start a second subscription.
+func (s *Server) emailTaken(w http.ResponseWriter, r *http.Request, email string) error {
+	if err := s.Accounts.RequestLink(r.Context(), email); err != nil {
+		return err
+	}
+	const msg = "This email address already has a membership. We sent it a sign-in link; " +
+		"open it to manage your subscription."
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusConflict, map[string]string{"error": msg,
 			"login_url": s.absolute("/login")})

@@ -357,6 +357,11 @@ func TestOneLiveSubscription(t *testing.T) {
 	if n := len(app.rec.find("POST", "/v1/checkout/sessions")); n != 0 {
 		t.Errorf("%d checkout sessions created for members with a live subscription", n)
 	}
+	// The address's owner, and only they, get a way in: a link by mail.
+	if _, link := app.waitForMail(t, "live@example.test"); !strings.Contains(link, "/login/link?token=") &&
+		!strings.Contains(link, "/account/setup?token=") {
+		t.Errorf("mail to the member's address carries %q, want a sign-in link", link)
+	}
 
 	c2 := app.client(t)
 	app.signIn(t, c2, lapsed)
