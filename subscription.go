@@ -26,18 +26,38 @@ type Subscription struct {
 	LookupKey  string
 	PeriodEnd  time.Time // end of the paid period; zero when unknown
 	CancelAt   time.Time // when a scheduled cancellation takes effect; zero if none
+	// PauseCollection says Stripe has paused collecting payment: access runs
+	// to the end of the current period and no further.
+	PauseCollection bool
 	// Version orders information about the subscription: the Unix time of the
-	// Stripe event it came from. Stripe delivers events in no guaranteed order,
-	// so an older version never overwrites a newer one.
+	// Stripe event it came from, or of the moment it was fetched from Stripe.
+	// Stripe delivers events in no guaranteed order, so an older version
+	// never overwrites a newer one.
 	Version int64
+	// Holds are the reasons (Hold…) access is withheld whatever the status,
+	// filled in by the store from disputes, refunds, deleted customers and
+	// unpaid checkouts.
+	Holds []string
 }
 
 // Newer reports whether s carries information at least as new as old, and so
 // may replace it. A canceled subscription never comes back to life: Stripe
 // does not reactivate canceled subscriptions, so a late "active" is stale.
+// Two versions from the same second are ordered by how far along the
+// lifecycle their status is, so that the outcome does not depend on the
+// order of delivery.
 func (s Subscription) Newer(old Subscription) bool {
 	if old.Status == Canceled && s.Status != Canceled {
 		return false
 	}
-	return s.Version >= old.Version
+	if s.Version != old.Version {
+		return s.Version > old.Version
+	}
+	return stage[s.Status] >= stage[old.Status]
+}
+
+// stage ranks statuses by how late in a subscription's life they come.
+var stage = map[Status]int{
+	Incomplete: 0, Trialing: 1, Active: 2, PastDue: 3, Paused: 4, Unpaid: 5,
+	IncompleteExpired: 6, Canceled: 7,
 }

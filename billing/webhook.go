@@ -2,7 +2,6 @@ package billing
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,11 +15,15 @@ import (
 type Verifier struct {
 	Secrets   []string
 	Tolerance time.Duration // 0 means stripe-go's default of 300 s
+	// Livemode is the mode of the configured key: an event of the other
+	// mode is returned with paywall.ErrOtherMode, to be acknowledged and
+	// ignored (a test-mode endpoint pointed at a live server, or the reverse).
+	Livemode bool
 }
 
 // ErrSignature is returned for a missing or wrong signature, or a timestamp
 // outside the tolerance: the request did not come from Stripe as sent.
-var ErrSignature = errors.New("bad webhook signature")
+var ErrSignature = paywall.ErrBadSignature
 
 // Verify checks payload, the exact bytes received, against the header and
 // returns the event it holds. Events of any API version are accepted: only
@@ -43,7 +46,7 @@ func (v Verifier) Verify(payload []byte, header string, now time.Time) (paywall.
 		if se.ID == "" || se.Type == "" {
 			return paywall.Event{}, fmt.Errorf("not a Stripe event: no id or type")
 		}
-		return paywall.Event{
+		e := paywall.Event{
 			ID:         se.ID,
 			Type:       string(se.Type),
 			APIVersion: se.APIVersion,
@@ -51,7 +54,11 @@ func (v Verifier) Verify(payload []byte, header string, now time.Time) (paywall.
 			Created:    time.Unix(se.Created, 0),
 			Payload:    payload,
 			ReceivedAt: now,
-		}, nil
+		}
+		if e.Livemode != v.Livemode {
+			return e, fmt.Errorf("%w: event livemode %t", paywall.ErrOtherMode, e.Livemode)
+		}
+		return e, nil
 	}
 	return paywall.Event{}, fmt.Errorf("%w: %w", ErrSignature, lastErr)
 }

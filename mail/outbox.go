@@ -29,8 +29,11 @@ type Outbox struct {
 	Links  Links
 	Mailer Mailer
 	Site   string
-	Log    *slog.Logger
-	Now    func() time.Time
+	// AccountURL is the dashboard, linked from billing mails: its button
+	// opens the Stripe Customer Portal.
+	AccountURL string
+	Log        *slog.Logger
+	Now        func() time.Time
 
 	poke chan struct{}
 }
@@ -97,6 +100,8 @@ func (o *Outbox) send(ctx context.Context, m paywall.Outgoing) error {
 			return fmt.Errorf("make setup link: %w", err)
 		}
 		d.Link, d.Expires = link, humanDuration(ttl)
+	} else {
+		d.Link = o.AccountURL
 	}
 	msg, err := Render(m.Kind, m.To, d)
 	if err != nil {

@@ -34,7 +34,7 @@ func (s *Server) reader(r *http.Request) (reader, error) {
 	if err != nil {
 		return reader{}, err
 	}
-	return reader{Member: m, Access: paywall.AccessOf(subs, s.Now()), SignedIn: true}, nil
+	return reader{Member: m, Access: s.Policy.Access(subs, s.Now()), SignedIn: true}, nil
 }
 
 func (s *Server) setSession(w http.ResponseWriter, token string) {

@@ -81,6 +81,8 @@ type Server struct {
 	Received func()
 	Now      func() time.Time
 	Metrics  *prometheus.Registry
+	// Policy is the configurable part of the access decision.
+	Policy paywall.Policy
 
 	metrics metrics
 }

@@ -85,13 +85,14 @@ func (a *App) build(ctx context.Context, opts options) error {
 	}
 	a.outbox = mail.NewOutbox(a.store, accounts, mail.Log{Logger: log.With("component", "mail")},
 		cfg.BaseURL.Host, log.With("component", "outbox"))
+	a.outbox.AccountURL = cfg.BaseURL.JoinPath("/account").String()
 	a.worker = billing.NewWorker(a.store, cfg.Catalog, log.With("component", "events"))
 	a.worker.Applied = func(int64) { a.outbox.Poke() }
 
 	srv := &web.Server{
 		Log: log.With("component", "web"), BaseURL: cfg.BaseURL, Catalog: cfg.Catalog,
 		Accounts: accounts, Store: a.store, Site: g, Received: a.worker.Poke, Now: time.Now,
-		Metrics: newRegistry(),
+		Metrics: newRegistry(), Policy: cfg.Policy,
 	}
 	if err := a.billing(ctx, srv); err != nil {
 		return err
@@ -134,14 +135,24 @@ func (a *App) billing(ctx context.Context, srv *web.Server) error {
 		st := billing.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase, cfg.BaseURL,
 			&http.Client{Timeout: 30 * time.Second})
 		srv.Checkout, srv.Portal = st, st
+		if cfg.WebhookRefetch {
+			a.worker.Refetch = st
+		}
 		mode := "test"
-		if strings.HasPrefix(cfg.StripeSecretKey, "sk_live_") || strings.HasPrefix(cfg.StripeSecretKey, "rk_live_") {
+		if live(cfg.StripeSecretKey) {
 			mode = "live"
 		}
-		a.log.Info("billing mode", "mode", "stripe", "stripe_mode", mode, "api_base", apiBase(cfg))
+		a.log.Info("billing mode", "mode", "stripe", "stripe_mode", mode, "api_base", apiBase(cfg),
+			"webhook_refetch", cfg.WebhookRefetch)
 	}
-	srv.Verifier = billing.Verifier{Secrets: secrets}
+	srv.Verifier = billing.Verifier{Secrets: secrets, Tolerance: cfg.WebhookTolerance,
+		Livemode: live(cfg.StripeSecretKey)}
 	return nil
+}
+
+// live reports whether key is a live-mode Stripe key.
+func live(key string) bool {
+	return strings.HasPrefix(key, "sk_live_") || strings.HasPrefix(key, "rk_live_")
 }
 
 func apiBase(cfg config.Config) string {
