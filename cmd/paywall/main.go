@@ -31,6 +31,8 @@ commands:
   serve     serve the site with memberships (default)
   migrate   apply database migrations and exit
   version   print the version
+  events    the webhook inbox: list [--failed] | show ID | replay ID | retry-failed |
+            send TYPE [--to URL] [--email E --plan P]
 `
 
 // errUsage marks a command line paywall does not understand: exit status 2.
@@ -67,6 +69,7 @@ type command func(ctx context.Context, c *cli, args []string) error
 var commands = map[string]command{
 	"serve":   serve,
 	"migrate": migrate,
+	"events":  events,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
