@@ -1,6 +1,7 @@
 package paywall
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -10,7 +11,7 @@ import (
 //
 //	status / condition                   access
 //	trialing, active                     yes
-//	past_due                             yes, until the period end plus Policy.PastDueGrace
+//	past_due                             yes, for Policy.PastDueGrace from the start of the unpaid period
 //	unpaid, canceled, incomplete,        no
 //	incomplete_expired, paused
 //	cancel_at_period_end or cancel_at    yes until that moment; the dashboard says "ends on"
@@ -24,7 +25,8 @@ import (
 // once, a downgrade when Stripe applies it (the subscription changes price).
 
 // PastDueGrace is how long a past_due subscription keeps access by default,
-// counted from the end of the period that could not be charged.
+// counted from the start of the period that could not be charged (the end
+// of the last paid one).
 const PastDueGrace = 3 * 24 * time.Hour
 
 // RefundPolicy says what a full refund of a charge does to access.
@@ -112,8 +114,10 @@ func (p Policy) accessOf(s Subscription, now time.Time) (Access, bool) {
 		return Access{}, false
 	}
 	a := Access{PlanID: s.PlanID, Status: s.Status}
-	if s.Status == PastDue && !s.PeriodEnd.IsZero() {
-		a.Until = s.PeriodEnd.Add(p.PastDueGrace)
+	if s.Status == PastDue {
+		if from := cmp.Or(s.PeriodStart, s.PeriodEnd); !from.IsZero() {
+			a.Until = from.Add(p.PastDueGrace)
+		}
 	}
 	if s.PauseCollection && !s.PeriodEnd.IsZero() && (a.Until.IsZero() || s.PeriodEnd.Before(a.Until)) {
 		a.Until = s.PeriodEnd

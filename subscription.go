@@ -24,8 +24,12 @@ type Subscription struct {
 	Status     Status
 	PlanID     string // derived from the price's lookup key; "" when unknown
 	LookupKey  string
-	PeriodEnd  time.Time // end of the paid period; zero when unknown
-	CancelAt   time.Time // when a scheduled cancellation takes effect; zero if none
+	// PeriodStart and PeriodEnd bound the current billing period; zero when
+	// unknown. A renewal that fails leaves a subscription past_due at the
+	// start of a period it has not paid for.
+	PeriodStart time.Time
+	PeriodEnd   time.Time
+	CancelAt    time.Time // when a scheduled cancellation takes effect; zero if none
 	// PauseCollection says Stripe has paused collecting payment: access runs
 	// to the end of the current period and no further.
 	PauseCollection bool

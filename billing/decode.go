@@ -53,17 +53,19 @@ type checkoutSessionObject struct {
 }
 
 type subscriptionObject struct {
-	ID                string            `json:"id"`
-	Customer          ref               `json:"customer"`
-	Status            string            `json:"status"`
-	CancelAtPeriodEnd bool              `json:"cancel_at_period_end"`
-	CancelAt          int64             `json:"cancel_at"`
-	CurrentPeriodEnd  int64             `json:"current_period_end"` // before 2025-03-31.basil
-	Metadata          map[string]string `json:"metadata"`
-	Items             struct {
+	ID                 string            `json:"id"`
+	Customer           ref               `json:"customer"`
+	Status             string            `json:"status"`
+	CancelAtPeriodEnd  bool              `json:"cancel_at_period_end"`
+	CancelAt           int64             `json:"cancel_at"`
+	CurrentPeriodStart int64             `json:"current_period_start"` // before 2025-03-31.basil
+	CurrentPeriodEnd   int64             `json:"current_period_end"`   // before 2025-03-31.basil
+	Metadata           map[string]string `json:"metadata"`
+	Items              struct {
 		Data []struct {
-			CurrentPeriodEnd int64 `json:"current_period_end"` // since basil
-			Price            struct {
+			CurrentPeriodStart int64 `json:"current_period_start"` // since basil
+			CurrentPeriodEnd   int64 `json:"current_period_end"`   // since basil
+			Price              struct {
 				ID        string `json:"id"`
 				LookupKey string `json:"lookup_key"`
 			} `json:"price"`
@@ -274,12 +276,13 @@ func (o checkoutSessionObject) purchase() *paywall.Purchase {
 
 func (o subscriptionObject) subscription(cat paywall.Catalog, version int64) paywall.Subscription {
 	s := paywall.Subscription{
-		ID:         o.ID,
-		CustomerID: string(o.Customer),
-		Status:     paywall.Status(o.Status),
-		PeriodEnd:  unixTime(o.CurrentPeriodEnd),
-		CancelAt:   unixTime(o.CancelAt),
-		Version:    version,
+		ID:          o.ID,
+		CustomerID:  string(o.Customer),
+		Status:      paywall.Status(o.Status),
+		PeriodStart: unixTime(o.CurrentPeriodStart),
+		PeriodEnd:   unixTime(o.CurrentPeriodEnd),
+		CancelAt:    unixTime(o.CancelAt),
+		Version:     version,
 
 		PauseCollection: o.PauseCollection != nil,
 	}
@@ -287,6 +290,7 @@ func (o subscriptionObject) subscription(cat paywall.Catalog, version int64) pay
 		item := o.Items.Data[0]
 		s.LookupKey = item.Price.LookupKey
 		if item.CurrentPeriodEnd != 0 {
+			s.PeriodStart = unixTime(item.CurrentPeriodStart)
 			s.PeriodEnd = unixTime(item.CurrentPeriodEnd)
 		}
 	}

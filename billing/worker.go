@@ -81,11 +81,14 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
+// batch is how many due events the worker reads at a time.
+const batch = 50
+
 // ProcessDue applies every event that is due and returns how many it took up.
 func (w *Worker) ProcessDue(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		events, err := w.Inbox.DueEvents(ctx, 50)
+		events, err := w.Inbox.DueEvents(ctx, batch)
 		if err != nil {
 			return total, err
 		}
@@ -98,6 +101,9 @@ func (w *Worker) ProcessDue(ctx context.Context) (int, error) {
 			}
 		}
 		total += len(events)
+		if len(events) < batch {
+			return total, nil
+		}
 	}
 }
 

@@ -21,15 +21,17 @@ func (s *Store) applySubscription(ctx context.Context, tx *sql.Tx, sub paywall.S
 		return nil
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO subscriptions (id, customer_id, status, plan_id, lookup_key, period_end,
-			cancel_at, pause_collection, version, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO subscriptions (id, customer_id, status, plan_id, lookup_key, period_start,
+			period_end, cancel_at, pause_collection, version, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id,
 			status = excluded.status, plan_id = excluded.plan_id,
-			lookup_key = excluded.lookup_key, period_end = excluded.period_end,
+			lookup_key = excluded.lookup_key, period_start = excluded.period_start,
+			period_end = excluded.period_end,
 			cancel_at = excluded.cancel_at, pause_collection = excluded.pause_collection,
 			version = excluded.version, updated_at = excluded.updated_at`,
-		sub.ID, sub.CustomerID, sub.Status, sub.PlanID, sub.LookupKey, unixOf(sub.PeriodEnd),
+		sub.ID, sub.CustomerID, sub.Status, sub.PlanID, sub.LookupKey, unixOf(sub.PeriodStart),
+		unixOf(sub.PeriodEnd),
 		unixOf(sub.CancelAt), sub.PauseCollection, sub.Version, s.now())
 	if err != nil {
 		return fmt.Errorf("store subscription: %w", err)
@@ -42,7 +44,7 @@ func (s *Store) applySubscription(ctx context.Context, tx *sql.Tx, sub paywall.S
 // is still waiting for a delayed payment. Holds are joined when read, not
 // copied when written, so they apply whichever event arrives first.
 const subscriptionSelect = `
-	SELECT s.id, s.customer_id, s.status, s.plan_id, s.lookup_key, s.period_end,
+	SELECT s.id, s.customer_id, s.status, s.plan_id, s.lookup_key, s.period_start, s.period_end,
 		s.cancel_at, s.pause_collection, s.version,
 		(SELECT group_concat(DISTINCT h.reason) FROM holds h
 			LEFT JOIN charges ch ON ch.id = h.charge_id
@@ -55,12 +57,12 @@ type scanner interface{ Scan(...any) error }
 
 func scanSubscription(row scanner) (paywall.Subscription, error) {
 	var sub paywall.Subscription
-	var periodEnd, cancelAt int64
+	var periodStart, periodEnd, cancelAt int64
 	var holds sql.NullString
 	var pending bool
 	err := row.Scan(&sub.ID, &sub.CustomerID, &sub.Status, &sub.PlanID, &sub.LookupKey,
-		&periodEnd, &cancelAt, &sub.PauseCollection, &sub.Version, &holds, &pending)
-	sub.PeriodEnd, sub.CancelAt = unix(periodEnd), unix(cancelAt)
+		&periodStart, &periodEnd, &cancelAt, &sub.PauseCollection, &sub.Version, &holds, &pending)
+	sub.PeriodStart, sub.PeriodEnd, sub.CancelAt = unix(periodStart), unix(periodEnd), unix(cancelAt)
 	if holds.String != "" {
 		sub.Holds = strings.Split(holds.String, ",")
 	}

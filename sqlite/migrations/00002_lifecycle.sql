@@ -3,6 +3,7 @@
 -- disputes to customers, holds that withhold access, mail owed to members
 -- whose customer is not linked yet, and Stripe's prices as last reported.
 ALTER TABLE subscriptions ADD COLUMN pause_collection INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE subscriptions ADD COLUMN period_start INTEGER NOT NULL DEFAULT 0;
 
 CREATE TABLE charges (
     id          TEXT    PRIMARY KEY,
@@ -56,4 +57,5 @@ DROP TABLE stripe_prices;
 DROP TABLE notices;
 DROP TABLE holds;
 DROP TABLE charges;
+ALTER TABLE subscriptions DROP COLUMN period_start;
 ALTER TABLE subscriptions DROP COLUMN pause_collection;
