@@ -6,24 +6,6 @@ import (
 	"time"
 )
 
-// The lifecycle of a subscription and the access it gives, as paywall
-// decides it. Status is Stripe's; the other columns are what paywall adds.
-//
-//	status / condition                   access
-//	trialing, active                     yes
-//	past_due                             yes, for Policy.PastDueGrace from the start of the unpaid period
-//	unpaid, canceled, incomplete,        no
-//	incomplete_expired, paused
-//	cancel_at_period_end or cancel_at    yes until that moment; the dashboard says "ends on"
-//	pause_collection set                 yes until the end of the current period
-//	checkout payment_status=unpaid       no, until checkout.session.async_payment_succeeded
-//	open or lost dispute on a charge     no (HoldDispute); a won dispute restores access
-//	full refund of a charge              Policy.Refund: RefundKeep (default) or RefundRevoke
-//	customer deleted in Stripe           no, never again for that customer (HoldCustomerDeleted)
-//
-// A plan follows the subscription's current price: an upgrade applies at
-// once, a downgrade when Stripe applies it (the subscription changes price).
-
 // PastDueGrace is how long a past_due subscription keeps access by default,
 // counted from the start of the period that could not be charged (the end
 // of the last paid one).
@@ -40,7 +22,23 @@ const (
 	RefundRevoke RefundPolicy = "revoke"
 )
 
-// Policy holds the configurable parts of the access decision.
+// Policy holds the configurable parts of the access decision, which follows
+// a subscription's lifecycle as in this table (status in Stripe's words):
+//
+//	status / condition                   access
+//	trialing, active                     yes
+//	past_due                             yes, for PastDueGrace from the unpaid period's start
+//	unpaid, canceled, incomplete,        no
+//	incomplete_expired, paused
+//	cancel_at_period_end or cancel_at    yes until that moment; the dashboard says "ends on"
+//	pause_collection set                 yes until the end of the current period
+//	checkout payment_status=unpaid       no, until checkout.session.async_payment_succeeded
+//	open or lost dispute on a charge     no (HoldDispute); a won dispute restores access
+//	full refund of a charge              Policy.Refund: RefundKeep (default) or RefundRevoke
+//	customer deleted in Stripe           no, never again for that customer (HoldCustomerDeleted)
+//
+// A plan follows the subscription's current price: an upgrade applies at
+// once, a downgrade when Stripe applies it (the subscription changes price).
 type Policy struct {
 	PastDueGrace time.Duration
 	Refund       RefundPolicy
