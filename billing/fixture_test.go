@@ -17,7 +17,7 @@ import (
 	"github.com/stripe/stripe-go/v84"
 )
 
-var update = flag.Bool("update", false, "fetch stripe-mock's fixture objects again into testdata/")
+var updateFixtures = flag.Bool("update", false, "fetch stripe-mock's fixture objects again into testdata/")
 
 // fixturePaths are the stripe-mock resources the event fixtures are built
 // from: stripe-mock answers each with the fixture object of Stripe's own
@@ -45,7 +45,7 @@ var (
 func loadFixtures(t *testing.T) fixtures {
 	t.Helper()
 	fixturesOnce.Do(func() {
-		if *update {
+		if *updateFixtures {
 			fixturesErr = fetchFixtures(t)
 			if fixturesErr != nil {
 				return
@@ -84,7 +84,7 @@ func (f fixtures) object(name string, changes map[string]any) map[string]any {
 }
 
 func fetchFixtures(t *testing.T) error {
-	api := startStripeMock(t)
+	api := runStripeMock(t)
 	for name, path := range fixturePaths {
 		req, _ := http.NewRequest("GET", api+path, nil)
 		req.Header.Set("Authorization", "Bearer sk_test_fixtures")
@@ -147,19 +147,19 @@ func toOlder(kind string, obj map[string]any) {
 	}
 }
 
-// startStripeMock builds the stripe-mock pinned as a tool in go.mod and
+// runStripeMock builds the stripe-mock pinned as a tool in go.mod and
 // runs it on free loopback ports.
-func startStripeMock(t *testing.T) string {
+func runStripeMock(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "stripe-mock")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/stripe/stripe-mock").CombinedOutput()
 	if err != nil {
-		missing(t, "build stripe-mock: %v: %s", err, out)
+		needProgram(t, "build stripe-mock: %v: %s", err, out)
 	}
-	httpPort, httpsPort := freePort(t), freePort(t)
+	httpPort, httpsPort := freeTCPPort(t), freeTCPPort(t)
 	cmd := exec.Command(bin, "-http-port", httpPort, "-https-port", httpsPort)
 	if err := cmd.Start(); err != nil {
-		missing(t, "start stripe-mock: %v", err)
+		needProgram(t, "start stripe-mock: %v", err)
 	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
@@ -179,7 +179,7 @@ func startStripeMock(t *testing.T) string {
 	}
 }
 
-func freePort(t *testing.T) string {
+func freeTCPPort(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -190,9 +190,9 @@ func freePort(t *testing.T) string {
 	return port
 }
 
-// missing skips a test that needs a program the machine lacks, except under
+// needProgram skips a test that needs a program the machine lacks, except under
 // CI=true, where that is a failure.
-func missing(t *testing.T, format string, args ...any) {
+func needProgram(t *testing.T, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatalf(format, args...)

@@ -16,7 +16,7 @@ import (
 // its fixture, whatever the event said) and a dispute finds its customer
 // through the charge read back from Stripe.
 func TestRefetch(t *testing.T) {
-	api := startStripeMock(t)
+	api := runStripeMock(t)
 	f := loadFixtures(t)
 	l := newLab(t)
 	base, _ := url.Parse("http://paywall.test")

@@ -14,13 +14,13 @@ import (
 	"time"
 )
 
-// server is the paywall binary running as a child process.
-type server struct {
+// childServer is the paywall binary running as a child process.
+type childServer struct {
 	cmd  *exec.Cmd
 	addr string
 }
 
-func buildPaywall(t *testing.T) string {
+func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "paywall")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
@@ -30,7 +30,7 @@ func buildPaywall(t *testing.T) string {
 	return bin
 }
 
-func startServer(t *testing.T, bin, dir string, env []string, logName string) *server {
+func startChild(t *testing.T, bin, dir string, env []string, logName string) *childServer {
 	t.Helper()
 	log, err := os.Create(filepath.Join(dir, logName))
 	if err != nil {
@@ -42,7 +42,7 @@ func startServer(t *testing.T, bin, dir string, env []string, logName string) *s
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd}
+	s := &childServer{cmd: cmd}
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PAYWALL_ADDR="); ok {
 			s.addr = v
@@ -52,7 +52,7 @@ func startServer(t *testing.T, bin, dir string, env []string, logName string) *s
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	waitFor(t, "server on "+s.addr, func() bool {
+	eventually(t, "server on "+s.addr, func() bool {
 		resp, err := http.Get("http://" + s.addr + "/healthz")
 		if err != nil {
 			return false
@@ -67,7 +67,7 @@ func startServer(t *testing.T, bin, dir string, env []string, logName string) *s
 // indexes the server acknowledged with 200. It stops at the first failure
 // of each connection, as a killed server fails them all; stop, when
 // non-nil, is called after each acknowledgement.
-func (s *server) deliver(payloads [][]byte, indexes []int, stop func(acked int)) map[int]bool {
+func (s *childServer) deliver(payloads [][]byte, indexes []int, stop func(acked int)) map[int]bool {
 	var mu sync.Mutex
 	acked := map[int]bool{}
 	next := make(chan int)
@@ -84,7 +84,7 @@ func (s *server) deliver(payloads [][]byte, indexes []int, stop func(acked int))
 			for i := range next {
 				p := payloads[i]
 				req, _ := http.NewRequest("POST", "http://"+s.addr+"/webhooks/stripe", bytes.NewReader(p))
-				req.Header.Set("Stripe-Signature", sign(p, testSecret, 0))
+				req.Header.Set("Stripe-Signature", hookSign(p, testSecret, 0))
 				resp, err := client.Do(req)
 				if err != nil {
 					continue // unacknowledged: Stripe would send it again
@@ -112,7 +112,7 @@ func (s *server) deliver(payloads [][]byte, indexes []int, stop func(acked int))
 // database, posts what was not acknowledged again (as Stripe would), and
 // checks that every acknowledged event was applied exactly once.
 func TestWebhookSurvivesSIGKILL(t *testing.T) {
-	bin := buildPaywall(t)
+	bin := buildBinary(t)
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "paywall.db")
 	env := []string{
@@ -128,9 +128,9 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 	for i := range buyers {
 		cs := fmt.Sprintf("cs_kill_%03d", i)
 		payloads = append(payloads,
-			event("evt_kill_checkout_"+cs, "checkout.session.completed",
-				sessionObject(cs, fmt.Sprintf("kill-%03d@example.test", i)), nil),
-			event("evt_kill_sub_"+cs, "customer.subscription.created", map[string]any{
+			hookEvent("evt_kill_checkout_"+cs, "checkout.session.completed",
+				checkoutObject(cs, fmt.Sprintf("kill-%03d@example.test", i)), nil),
+			hookEvent("evt_kill_sub_"+cs, "customer.subscription.created", map[string]any{
 				"id": "sub_" + cs, "object": "subscription", "customer": "cus_" + cs,
 				"status": "active", "items": map[string]any{"data": []any{map[string]any{
 					"price":              map[string]any{"id": "price_elite", "lookup_key": "elite_month"},
@@ -142,7 +142,7 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 		all[i] = i
 	}
 
-	first := startServer(t, bin, dir, env, "first.log")
+	first := startChild(t, bin, dir, env, "first.log")
 	var once sync.Once
 	acked := first.deliver(payloads, all, func(n int) {
 		if n >= len(payloads)/2 {
@@ -154,12 +154,12 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("%d of %d acknowledged before the kill; want the kill in the middle",
 			len(acked), len(payloads))
 	}
-	db := openDB(t, dbPath)
+	db := openTestDB(t, dbPath)
 	t.Logf("%d of %d events acknowledged before SIGKILL, %d stored, %d of them not yet applied",
-		len(acked), len(payloads), count(t, db, `SELECT count(*) FROM events`),
-		count(t, db, `SELECT count(*) FROM events WHERE processed_at IS NULL`))
+		len(acked), len(payloads), countRows(t, db, `SELECT count(*) FROM events`),
+		countRows(t, db, `SELECT count(*) FROM events WHERE processed_at IS NULL`))
 
-	second := startServer(t, bin, dir, env, "second.log")
+	second := startChild(t, bin, dir, env, "second.log")
 	var retry []int
 	for i := range payloads {
 		if !acked[i] || i%25 == 0 { // the unacknowledged, and some duplicates
@@ -173,8 +173,8 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("%d of %d acknowledged after the restart", len(acked), len(payloads))
 	}
 
-	waitFor(t, "every event processed", func() bool {
-		return count(t, db, `SELECT count(*) FROM events WHERE processed_at IS NULL`) == 0
+	eventually(t, "every event processed", func() bool {
+		return countRows(t, db, `SELECT count(*) FROM events WHERE processed_at IS NULL`) == 0
 	})
 	checks := []struct {
 		query string
@@ -192,7 +192,7 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 		{`SELECT count(DISTINCT member_id) FROM outbox WHERE kind = 'setup'`, buyers},
 	}
 	for _, c := range checks {
-		if got := count(t, db, c.query); got != c.want {
+		if got := countRows(t, db, c.query); got != c.want {
 			t.Errorf("%s: %d, want %d", c.query, got, c.want)
 		}
 	}

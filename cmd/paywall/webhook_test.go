@@ -24,14 +24,14 @@ const (
 	oldSecret = "whsec_rotated_out"
 )
 
-// hook is one webhook request.
-type hook struct {
+// webhookRequest is one webhook request.
+type webhookRequest struct {
 	method, path string
 	body         []byte
 	header       string // Stripe-Signature; "" sends none
 }
 
-func (a *testApp) post(t *testing.T, h hook) response {
+func (a *testApp) postHook(t *testing.T, h webhookRequest) response {
 	t.Helper()
 	if h.method == "" {
 		h.method = http.MethodPost
@@ -57,7 +57,7 @@ func (a *testApp) post(t *testing.T, h hook) response {
 }
 
 // event returns an event payload; change may edit the envelope.
-func event(id, typ string, object map[string]any, change func(map[string]any)) []byte {
+func hookEvent(id, typ string, object map[string]any, change func(map[string]any)) []byte {
 	env := map[string]any{
 		"id": id, "object": "event", "api_version": stripe.APIVersion,
 		"created": time.Now().Unix(), "type": typ, "livemode": false, "pending_webhooks": 1,
@@ -73,11 +73,11 @@ func event(id, typ string, object map[string]any, change func(map[string]any)) [
 	return b
 }
 
-func sign(payload []byte, secret string, age time.Duration) string {
+func hookSign(payload []byte, secret string, age time.Duration) string {
 	return billing.Sign(payload, secret, time.Now().Add(-age))
 }
 
-func sessionObject(id, email string) map[string]any {
+func checkoutObject(id, email string) map[string]any {
 	return map[string]any{"id": id, "object": "checkout.session", "mode": "subscription",
 		"payment_status": "paid", "customer": "cus_" + id, "subscription": "sub_" + id,
 		"customer_details": map[string]any{"email": email}}
@@ -94,8 +94,8 @@ func TestWebhookHostileDeliveries(t *testing.T) {
 		"STRIPE_API_BASE":         "http://127.0.0.1:9", // no Stripe call is made here
 		"PAYWALL_WEBHOOK_REFETCH": "false",
 	})
-	valid := event("evt_hostile_valid", "checkout.session.completed",
-		sessionObject("cs_hostile", "hostile@example.test"), nil)
+	valid := hookEvent("evt_hostile_valid", "checkout.session.completed",
+		checkoutObject("cs_hostile", "hostile@example.test"), nil)
 	reencoded := func() []byte {
 		var v any
 		json.Unmarshal(valid, &v)
@@ -103,20 +103,20 @@ func TestWebhookHostileDeliveries(t *testing.T) {
 		return b
 	}()
 	withNewline := append(bytes.Clone(valid), '\n')
-	unknown := event("evt_hostile_unknown", "issuing_card.created", map[string]any{"id": "ic_1"}, nil)
-	live := event("evt_hostile_live", "checkout.session.completed",
-		sessionObject("cs_live", "live@example.test"), func(e map[string]any) { e["livemode"] = true })
-	older := event("evt_hostile_older", "customer.subscription.updated",
+	unknown := hookEvent("evt_hostile_unknown", "issuing_card.created", map[string]any{"id": "ic_1"}, nil)
+	live := hookEvent("evt_hostile_live", "checkout.session.completed",
+		checkoutObject("cs_live", "live@example.test"), func(e map[string]any) { e["livemode"] = true })
+	older := hookEvent("evt_hostile_older", "customer.subscription.updated",
 		map[string]any{"id": "sub_older", "customer": "cus_older", "status": "active",
 			"current_period_end": time.Now().Add(24 * time.Hour).Unix()},
 		func(e map[string]any) { e["api_version"] = "2024-06-20" })
-	newer := event("evt_hostile_newer", "invoice.paid", map[string]any{"id": "in_newer"},
+	newer := hookEvent("evt_hostile_newer", "invoice.paid", map[string]any{"id": "in_newer"},
 		func(e map[string]any) { e["api_version"] = "2027-03-25.dahlia" })
-	notEvent := event("cus_1", "", nil, func(e map[string]any) { e["object"] = "customer" })
-	thin := event("evt_thin", "v1.billing.meter.error_report_triggered", nil,
+	notEvent := hookEvent("cus_1", "", nil, func(e map[string]any) { e["object"] = "customer" })
+	thin := hookEvent("evt_thin", "v1.billing.meter.error_report_triggered", nil,
 		func(e map[string]any) { e["object"] = "v2.core.event" })
-	noID := event("", "checkout.session.completed", map[string]any{}, nil)
-	noObject := event("evt_hostile_noobject", "customer.subscription.updated", nil,
+	noID := hookEvent("", "checkout.session.completed", map[string]any{}, nil)
+	noObject := hookEvent("evt_hostile_noobject", "customer.subscription.updated", nil,
 		func(e map[string]any) { delete(e, "data") })
 	big := bytes.Repeat([]byte("x"), 2<<20)
 	justOver := append([]byte(`{"id":"evt_big","object":"event","pad":"`),
@@ -126,49 +126,49 @@ func TestWebhookHostileDeliveries(t *testing.T) {
 
 	cases := []struct {
 		name string
-		hook hook
+		hook webhookRequest
 		want int
 	}{
-		{"valid", hook{body: valid, header: sign(valid, newSecret, 0)}, 200},
-		{"same event again", hook{body: valid, header: sign(valid, newSecret, 0)}, 200},
-		{"trailing slash", hook{path: "/webhooks/stripe/", body: valid, header: sign(valid, newSecret, 0)}, 200},
-		{"legacy path", hook{path: "/api/stripe-webhook", body: valid, header: sign(valid, newSecret, 0)}, 200},
-		{"legacy path, trailing slash", hook{path: "/api/stripe-webhook/", body: valid, header: sign(valid, newSecret, 0)}, 200},
-		{"missing header", hook{body: valid}, 400},
-		{"wrong secret", hook{body: valid, header: sign(valid, "whsec_someone_else", 0)}, 400},
-		{"body re-encoded", hook{body: reencoded, header: sign(valid, newSecret, 0)}, 400},
-		{"trailing newline added", hook{body: withNewline, header: sign(valid, newSecret, 0)}, 400},
-		{"timestamp 301 s old", hook{body: valid, header: sign(valid, newSecret, 301*time.Second)}, 400},
-		{"timestamp 290 s old", hook{body: valid, header: sign(valid, newSecret, 290*time.Second)}, 200},
-		{"several v1, one right", hook{body: valid,
+		{"valid", webhookRequest{body: valid, header: hookSign(valid, newSecret, 0)}, 200},
+		{"same event again", webhookRequest{body: valid, header: hookSign(valid, newSecret, 0)}, 200},
+		{"trailing slash", webhookRequest{path: "/webhooks/stripe/", body: valid, header: hookSign(valid, newSecret, 0)}, 200},
+		{"legacy path", webhookRequest{path: "/api/stripe-webhook", body: valid, header: hookSign(valid, newSecret, 0)}, 200},
+		{"legacy path, trailing slash", webhookRequest{path: "/api/stripe-webhook/", body: valid, header: hookSign(valid, newSecret, 0)}, 200},
+		{"missing header", webhookRequest{body: valid}, 400},
+		{"wrong secret", webhookRequest{body: valid, header: hookSign(valid, "whsec_someone_else", 0)}, 400},
+		{"body re-encoded", webhookRequest{body: reencoded, header: hookSign(valid, newSecret, 0)}, 400},
+		{"trailing newline added", webhookRequest{body: withNewline, header: hookSign(valid, newSecret, 0)}, 400},
+		{"timestamp 301 s old", webhookRequest{body: valid, header: hookSign(valid, newSecret, 301*time.Second)}, 400},
+		{"timestamp 290 s old", webhookRequest{body: valid, header: hookSign(valid, newSecret, 290*time.Second)}, 200},
+		{"several v1, one right", webhookRequest{body: valid,
 			header: fmt.Sprintf("t=%d,v1=%064x,v1=%s,v0=%064x", ts, 1, good, 2)}, 200},
-		{"several v1, none right", hook{body: valid,
+		{"several v1, none right", webhookRequest{body: valid,
 			header: fmt.Sprintf("t=%d,v1=%064x,v1=%064x", ts, 1, 2)}, 400},
-		{"only a v0 signature", hook{body: valid, header: fmt.Sprintf("t=%d,v0=%s", ts, good)}, 400},
-		{"signature for another body", hook{body: valid, header: sign(unknown, newSecret, 0)}, 400},
-		{"garbage header", hook{body: valid, header: "t=yesterday,v1=zz"}, 400},
-		{"rotated secret (old one)", hook{body: valid, header: sign(valid, oldSecret, 0)}, 200},
-		{"2 MB body", hook{body: big, header: sign(big, newSecret, 0)}, 413},
-		{"1 MiB and a bit", hook{body: justOver, header: sign(justOver, newSecret, 0)}, 413},
-		{"empty body", hook{body: nil, header: sign(nil, newSecret, 0)}, 400},
-		{"not JSON", hook{body: []byte("hello"), header: sign([]byte("hello"), newSecret, 0)}, 400},
-		{"JSON array", hook{body: []byte("[1,2]"), header: sign([]byte("[1,2]"), newSecret, 0)}, 400},
-		{"not an event object", hook{body: notEvent, header: sign(notEvent, newSecret, 0)}, 400},
-		{"thin event notification", hook{body: thin, header: sign(thin, newSecret, 0)}, 400},
-		{"event without id", hook{body: noID, header: sign(noID, newSecret, 0)}, 400},
-		{"event without data", hook{body: noObject, header: sign(noObject, newSecret, 0)}, 200},
-		{"unknown type", hook{body: unknown, header: sign(unknown, newSecret, 0)}, 200},
-		{"livemode mismatch", hook{body: live, header: sign(live, newSecret, 0)}, 200},
-		{"older API version", hook{body: older, header: sign(older, newSecret, 0)}, 200},
-		{"newer API version", hook{body: newer, header: sign(newer, newSecret, 0)}, 200},
-		{"GET", hook{method: "GET"}, 405},
-		{"GET with trailing slash", hook{method: "GET", path: "/webhooks/stripe/"}, 405},
-		{"PUT", hook{method: "PUT", body: valid, header: sign(valid, newSecret, 0)}, 405},
-		{"HEAD", hook{method: "HEAD"}, 405},
+		{"only a v0 signature", webhookRequest{body: valid, header: fmt.Sprintf("t=%d,v0=%s", ts, good)}, 400},
+		{"signature for another body", webhookRequest{body: valid, header: hookSign(unknown, newSecret, 0)}, 400},
+		{"garbage header", webhookRequest{body: valid, header: "t=yesterday,v1=zz"}, 400},
+		{"rotated secret (old one)", webhookRequest{body: valid, header: hookSign(valid, oldSecret, 0)}, 200},
+		{"2 MB body", webhookRequest{body: big, header: hookSign(big, newSecret, 0)}, 413},
+		{"1 MiB and a bit", webhookRequest{body: justOver, header: hookSign(justOver, newSecret, 0)}, 413},
+		{"empty body", webhookRequest{body: nil, header: hookSign(nil, newSecret, 0)}, 400},
+		{"not JSON", webhookRequest{body: []byte("hello"), header: hookSign([]byte("hello"), newSecret, 0)}, 400},
+		{"JSON array", webhookRequest{body: []byte("[1,2]"), header: hookSign([]byte("[1,2]"), newSecret, 0)}, 400},
+		{"not an event object", webhookRequest{body: notEvent, header: hookSign(notEvent, newSecret, 0)}, 400},
+		{"thin event notification", webhookRequest{body: thin, header: hookSign(thin, newSecret, 0)}, 400},
+		{"event without id", webhookRequest{body: noID, header: hookSign(noID, newSecret, 0)}, 400},
+		{"event without data", webhookRequest{body: noObject, header: hookSign(noObject, newSecret, 0)}, 200},
+		{"unknown type", webhookRequest{body: unknown, header: hookSign(unknown, newSecret, 0)}, 200},
+		{"livemode mismatch", webhookRequest{body: live, header: hookSign(live, newSecret, 0)}, 200},
+		{"older API version", webhookRequest{body: older, header: hookSign(older, newSecret, 0)}, 200},
+		{"newer API version", webhookRequest{body: newer, header: hookSign(newer, newSecret, 0)}, 200},
+		{"GET", webhookRequest{method: "GET"}, 405},
+		{"GET with trailing slash", webhookRequest{method: "GET", path: "/webhooks/stripe/"}, 405},
+		{"PUT", webhookRequest{method: "PUT", body: valid, header: hookSign(valid, newSecret, 0)}, 405},
+		{"HEAD", webhookRequest{method: "HEAD"}, 405},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := app.post(t, c.hook)
+			got := app.postHook(t, c.hook)
 			if got.status != c.want {
 				t.Errorf("status %d, want %d; body %.200s", got.status, c.want, got.body)
 			}
@@ -191,7 +191,7 @@ func TestWebhookHostileDeliveries(t *testing.T) {
 		t.Errorf("%d events stored, want 5 (valid, event without data, unknown type, "+
 			"older, newer version; the livemode one is not stored)", n)
 	}
-	waitFor(t, "api version warnings", func() bool {
+	eventually(t, "api version warnings", func() bool {
 		return len(app.logs.records("event api version differs")) == 2
 	})
 	for _, rec := range app.logs.records("webhook refused") {
@@ -206,7 +206,7 @@ func webhookMAC(payload []byte, secret string, ts int64) []byte {
 	return webhook.ComputeSignature(time.Unix(ts, 0), payload, secret)
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
+func eventually(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
 		if ok() {
@@ -225,9 +225,9 @@ func TestWebhookConcurrentDuplicates(t *testing.T) {
 		"STRIPE_WEBHOOK_SECRET": testSecret,
 		"PAYWALL_DATABASE_URL":  "sqlite:" + dbPath,
 	})
-	payload := event("evt_twenty", "checkout.session.completed",
-		sessionObject("cs_twenty", "twenty@example.test"), nil)
-	header := sign(payload, testSecret, 0)
+	payload := hookEvent("evt_twenty", "checkout.session.completed",
+		checkoutObject("cs_twenty", "twenty@example.test"), nil)
+	header := hookSign(payload, testSecret, 0)
 
 	var wg sync.WaitGroup
 	statuses := make(chan int, 20)
@@ -235,7 +235,7 @@ func TestWebhookConcurrentDuplicates(t *testing.T) {
 	for range 20 {
 		wg.Go(func() {
 			<-start
-			statuses <- app.post(t, hook{body: payload, header: header}).status
+			statuses <- app.postHook(t, webhookRequest{body: payload, header: header}).status
 		})
 	}
 	close(start)
@@ -258,16 +258,16 @@ func TestWebhookConcurrentDuplicates(t *testing.T) {
 	if n := len(app.logs.records("mail sent")); n != 1 {
 		t.Errorf("%d mails sent, want 1", n)
 	}
-	db := openDB(t, dbPath)
-	if n := count(t, db, `SELECT count(*) FROM members WHERE email = 'twenty@example.test'`); n != 1 {
+	db := openTestDB(t, dbPath)
+	if n := countRows(t, db, `SELECT count(*) FROM members WHERE email = 'twenty@example.test'`); n != 1 {
 		t.Errorf("%d members, want 1", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM outbox`); n != 1 {
+	if n := countRows(t, db, `SELECT count(*) FROM outbox`); n != 1 {
 		t.Errorf("%d mails in the outbox, want 1", n)
 	}
 }
 
-func openDB(t *testing.T, path string) *sql.DB {
+func openTestDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -277,7 +277,7 @@ func openDB(t *testing.T, path string) *sql.DB {
 	return db
 }
 
-func count(t *testing.T, db *sql.DB, query string, args ...any) int {
+func countRows(t *testing.T, db *sql.DB, query string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
