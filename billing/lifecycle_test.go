@@ -127,6 +127,7 @@ type sequence struct {
 	check    time.Duration // after t0
 	wantPlan string        // "" for no access
 	wantMail []string      // kinds, sorted
+	refund   bool          // access ends when refunds revoke
 }
 
 var sequences = []sequence{
@@ -207,7 +208,7 @@ var sequences = []sequence{
 				map[string]any{"pause_collection": map[string]any{"behavior": "void", "resumes_at": nil}})
 			b.subscription("customer.subscription.updated", 40*day, "active", "pro_month", 1, nil)
 		}},
-	{name: "full refund", check: 4 * day, wantPlan: "basic", wantMail: []string{"setup"},
+	{name: "full refund", check: 4 * day, wantPlan: "basic", wantMail: []string{"setup"}, refund: true,
 		events: func(b *builder) {
 			b.subscription("customer.subscription.created", 0, "active", "basic_month", 0, nil)
 			b.checkout("checkout.session.completed", time.Second, "paid")
@@ -519,6 +520,11 @@ func checkExpected(t *testing.T, seq sequence, sh shape, got snapshot) {
 	if got.Access.PlanID != seq.wantPlan {
 		t.Errorf("%s shape, in order: access to %q (status %s), want %q", sh.name,
 			got.Access.PlanID, got.Access.Status, seq.wantPlan)
+	}
+	if wantRevoke := got.Access.PlanID; seq.refund && got.AccessRevoke.PlanID != "" ||
+		!seq.refund && got.AccessRevoke.PlanID != wantRevoke {
+		t.Errorf("%s shape, in order: with refunds revoking, access to %q", sh.name,
+			got.AccessRevoke.PlanID)
 	}
 	if !slices.Equal(got.Mail, seq.wantMail) {
 		t.Errorf("%s shape, in order: mail %v, want %v", sh.name, got.Mail, seq.wantMail)
