@@ -31,7 +31,7 @@ const (
 //	unpaid, canceled, incomplete,        no
 //	incomplete_expired, paused
 //	cancel_at_period_end or cancel_at    yes until that moment; the dashboard says "ends on"
-//	pause_collection set                 yes until the end of the current period
+//	pause_collection set                 yes until the end of the last period paid before it
 //	checkout payment_status=unpaid       no, until checkout.session.async_payment_succeeded
 //	open or lost dispute on a charge     no (HoldDispute); a won dispute restores access
 //	full refund of a charge              Policy.Refund: RefundKeep (default) or RefundRevoke
@@ -117,8 +117,9 @@ func (p Policy) accessOf(s Subscription, now time.Time) (Access, bool) {
 			a.Until = from.Add(p.PastDueGrace)
 		}
 	}
-	if s.PauseCollection && !s.PeriodEnd.IsZero() && (a.Until.IsZero() || s.PeriodEnd.Before(a.Until)) {
-		a.Until = s.PeriodEnd
+	if paid := cmp.Or(s.PausedUntil, s.PeriodEnd); s.PauseCollection && !paid.IsZero() &&
+		(a.Until.IsZero() || paid.Before(a.Until)) {
+		a.Until = paid
 	}
 	if !s.CancelAt.IsZero() && (a.Until.IsZero() || s.CancelAt.Before(a.Until)) {
 		a.Until, a.Ending = s.CancelAt, true

@@ -45,6 +45,9 @@ func TestAccessTable(t *testing.T) {
 			false, time.Time{}, false},
 		{"pause_collection", DefaultPolicy, with(func(s *Subscription) { s.Status, s.PauseCollection = Active, true }),
 			true, end, false},
+		{"pause_collection through a renewal", DefaultPolicy, with(func(s *Subscription) {
+			s.Status, s.PauseCollection, s.PausedUntil = Active, true, now.AddDate(0, 0, 5)
+		}), true, now.AddDate(0, 0, 5), false},
 		{"pause_collection after the period", DefaultPolicy, with(func(s *Subscription) {
 			s.Status, s.PauseCollection, s.PeriodEnd = Active, true, now
 		}), false, time.Time{}, false},

@@ -33,6 +33,9 @@ type Subscription struct {
 	// PauseCollection says Stripe has paused collecting payment: access runs
 	// to the end of the current period and no further.
 	PauseCollection bool
+	// PausedUntil is the end of the last period paid before collection
+	// paused, filled in by the store; zero when unknown.
+	PausedUntil time.Time
 	// Version orders information about the subscription: the Unix time of the
 	// Stripe event it came from, or of the moment it was fetched from Stripe.
 	// Stripe delivers events in no guaranteed order, so an older version

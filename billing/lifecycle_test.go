@@ -208,6 +208,17 @@ var sequences = []sequence{
 				map[string]any{"pause_collection": map[string]any{"behavior": "void", "resumes_at": nil}})
 			b.subscription("customer.subscription.updated", 40*day, "active", "pro_month", 1, nil)
 		}},
+	{name: "paused through a renewal", check: 31 * day, wantPlan: "", wantMail: []string{"setup"},
+		events: func(b *builder) {
+			paused := map[string]any{"pause_collection": map[string]any{"behavior": "void"}}
+			b.subscription("customer.subscription.created", 0, "active", "pro_month", 0, nil)
+			b.checkout("checkout.session.completed", time.Second, "paid")
+			b.invoice("invoice.paid", 2*time.Second, 1, "paid")
+			b.subscription("customer.subscription.updated", 5*day, "active", "pro_month", 0, paused)
+			// Stripe moves the period on; the voided invoice paid nothing.
+			b.subscription("customer.subscription.updated", 30*day, "active", "pro_month", 1, paused)
+			b.invoice("invoice.voided", 30*day+time.Second, 2, "void")
+		}},
 	{name: "full refund", check: 4 * day, wantPlan: "basic", wantMail: []string{"setup"}, refund: true,
 		events: func(b *builder) {
 			b.subscription("customer.subscription.created", 0, "active", "basic_month", 0, nil)

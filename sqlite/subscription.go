@@ -12,6 +12,15 @@ import (
 // applySubscription stores s unless what is stored is newer (see
 // paywall.Subscription.Newer).
 func (s *Store) applySubscription(ctx context.Context, tx *sql.Tx, sub paywall.Subscription) error {
+	// Recorded before the version check: a stale snapshot still tells
+	// which period was the last one paid before collection paused.
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO subscription_pauses (subscription_id, version, paused, period_end)
+		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		sub.ID, sub.Version, sub.PauseCollection, unixOf(sub.PeriodEnd))
+	if err != nil {
+		return fmt.Errorf("record pause state: %w", err)
+	}
 	old, err := scanSubscription(tx.QueryRowContext(ctx, subscriptionSelect+` WHERE id = ?`, sub.ID))
 	switch {
 	case isNoRows(err):
@@ -50,7 +59,11 @@ const subscriptionSelect = `
 			LEFT JOIN charges ch ON ch.id = h.charge_id
 			WHERE h.active = 1 AND (h.customer_id = s.customer_id
 				OR (h.customer_id = '' AND ch.customer_id = s.customer_id))),
-		EXISTS (SELECT 1 FROM checkouts k WHERE k.subscription_id = s.id AND k.paid = 0)
+		EXISTS (SELECT 1 FROM checkouts k WHERE k.subscription_id = s.id AND k.paid = 0),
+		(SELECT min(p.period_end) FROM subscription_pauses p
+			WHERE p.subscription_id = s.id AND p.paused = 1 AND p.version >
+				(SELECT coalesce(max(u.version), -1) FROM subscription_pauses u
+					WHERE u.subscription_id = s.id AND u.paused = 0))
 	FROM subscriptions s`
 
 type scanner interface{ Scan(...any) error }
@@ -60,8 +73,11 @@ func scanSubscription(row scanner) (paywall.Subscription, error) {
 	var periodStart, periodEnd, cancelAt int64
 	var holds sql.NullString
 	var pending bool
+	var pausedUntil sql.NullInt64
 	err := row.Scan(&sub.ID, &sub.CustomerID, &sub.Status, &sub.PlanID, &sub.LookupKey,
-		&periodStart, &periodEnd, &cancelAt, &sub.PauseCollection, &sub.Version, &holds, &pending)
+		&periodStart, &periodEnd, &cancelAt, &sub.PauseCollection, &sub.Version, &holds, &pending,
+		&pausedUntil)
+	sub.PausedUntil = unix(pausedUntil.Int64)
 	sub.PeriodStart, sub.PeriodEnd, sub.CancelAt = unix(periodStart), unix(periodEnd), unix(cancelAt)
 	if holds.String != "" {
 		sub.Holds = strings.Split(holds.String, ",")

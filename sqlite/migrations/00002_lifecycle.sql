@@ -5,6 +5,17 @@
 ALTER TABLE subscriptions ADD COLUMN pause_collection INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE subscriptions ADD COLUMN period_start INTEGER NOT NULL DEFAULT 0;
 
+-- Every snapshot's pause state, so that access under pause_collection ends
+-- with the period that was paid, whichever order the snapshots arrive in:
+-- the earliest period end among paused snapshots newer than any unpaused one.
+CREATE TABLE subscription_pauses (
+    subscription_id TEXT    NOT NULL,
+    version         INTEGER NOT NULL,
+    paused          INTEGER NOT NULL,
+    period_end      INTEGER NOT NULL,
+    PRIMARY KEY (subscription_id, version, paused, period_end)
+);
+
 CREATE TABLE charges (
     id          TEXT    PRIMARY KEY,
     customer_id TEXT    NOT NULL,
@@ -57,5 +68,6 @@ DROP TABLE stripe_prices;
 DROP TABLE notices;
 DROP TABLE holds;
 DROP TABLE charges;
+DROP TABLE subscription_pauses;
 ALTER TABLE subscriptions DROP COLUMN period_start;
 ALTER TABLE subscriptions DROP COLUMN pause_collection;
