@@ -145,7 +145,8 @@ func decodeCheckout(e paywall.Event, object []byte) (paywall.Change, error) {
 	return c, nil
 }
 
-func decodeSubscription(e paywall.Event, object []byte, cat paywall.Catalog, version int64) (paywall.Change, error) {
+func decodeSubscription(e paywall.Event, object []byte, cat paywall.Catalog,
+	version int64) (paywall.Change, error) {
 	var o subscriptionObject
 	if err := json.Unmarshal(object, &o); err != nil {
 		return paywall.Change{}, fmt.Errorf("decode subscription: %w", err)

@@ -6,26 +6,44 @@ import (
 	"strings"
 )
 
-// testObjects builds the data object of each event type TestEvent knows,
-// about one purchase.
-var testObjects = map[string]func(p SimulatedPurchase) map[string]any{
-	"checkout.session.completed":               func(p SimulatedPurchase) map[string]any { return p.session("paid") },
-	"checkout.session.async_payment_succeeded": func(p SimulatedPurchase) map[string]any { return p.session("paid") },
-	"checkout.session.async_payment_failed":    func(p SimulatedPurchase) map[string]any { return p.session("unpaid") },
-	"customer.subscription.created":            func(p SimulatedPurchase) map[string]any { return p.subscription("active") },
-	"customer.subscription.updated":            func(p SimulatedPurchase) map[string]any { return p.subscription("active") },
-	"customer.subscription.deleted":            func(p SimulatedPurchase) map[string]any { return p.subscription("canceled") },
-	"customer.subscription.paused":             func(p SimulatedPurchase) map[string]any { return p.subscription("paused") },
-	"customer.subscription.resumed":            func(p SimulatedPurchase) map[string]any { return p.subscription("active") },
-	"invoice.paid":                             func(p SimulatedPurchase) map[string]any { return p.invoice("paid") },
-	"invoice.payment_failed":                   func(p SimulatedPurchase) map[string]any { return p.invoice("open") },
-	"invoice.payment_action_required":          func(p SimulatedPurchase) map[string]any { return p.invoice("open") },
-	"charge.succeeded":                         func(p SimulatedPurchase) map[string]any { return p.charge(false) },
-	"charge.refunded":                          func(p SimulatedPurchase) map[string]any { return p.charge(true) },
-	"charge.dispute.created":                   func(p SimulatedPurchase) map[string]any { return p.dispute("needs_response") },
-	"charge.dispute.closed":                    func(p SimulatedPurchase) map[string]any { return p.dispute("won") },
-	"customer.deleted":                         func(p SimulatedPurchase) map[string]any { return p.customer() },
-	"price.updated":                            func(p SimulatedPurchase) map[string]any { return p.price() },
+// testObjects names, for each event type TestEvent knows, the object its
+// data carries and that object's state.
+var testObjects = map[string]struct{ kind, state string }{
+	"checkout.session.completed":               {"session", "paid"},
+	"checkout.session.async_payment_succeeded": {"session", "paid"},
+	"checkout.session.async_payment_failed":    {"session", "unpaid"},
+	"customer.subscription.created":            {"subscription", "active"},
+	"customer.subscription.updated":            {"subscription", "active"},
+	"customer.subscription.deleted":            {"subscription", "canceled"},
+	"customer.subscription.paused":             {"subscription", "paused"},
+	"customer.subscription.resumed":            {"subscription", "active"},
+	"invoice.paid":                             {"invoice", "paid"},
+	"invoice.payment_failed":                   {"invoice", "open"},
+	"invoice.payment_action_required":          {"invoice", "open"},
+	"charge.succeeded":                         {"charge", "succeeded"},
+	"charge.refunded":                          {"charge", "refunded"},
+	"charge.dispute.created":                   {"dispute", "needs_response"},
+	"charge.dispute.closed":                    {"dispute", "won"},
+	"customer.deleted":                         {"customer", ""},
+	"price.updated":                            {"price", ""},
+}
+
+func (p SimulatedPurchase) object(kind, state string) map[string]any {
+	switch kind {
+	case "session":
+		return p.session(state)
+	case "subscription":
+		return p.subscription(state)
+	case "invoice":
+		return p.invoice(state)
+	case "charge":
+		return p.charge(state == "refunded")
+	case "dispute":
+		return p.dispute(state)
+	case "customer":
+		return p.customer()
+	}
+	return p.price()
 }
 
 // TestEventTypes returns the event types TestEvent builds, sorted.
@@ -43,12 +61,12 @@ func TestEventTypes() []string {
 // come from p.CheckoutID, so events about one purchase name one customer,
 // subscription, invoice and charge.
 func TestEvent(typ string, p SimulatedPurchase) ([]byte, error) {
-	object, ok := testObjects[typ]
+	o, ok := testObjects[typ]
 	if !ok {
 		return nil, fmt.Errorf("no test event of type %q (known: %s)", typ,
 			strings.Join(TestEventTypes(), ", "))
 	}
-	return eventPayload("evt_test_"+randomID(), typ, p.At.Unix(), object(p)), nil
+	return eventPayload("evt_test_"+randomID(), typ, p.At.Unix(), p.object(o.kind, o.state)), nil
 }
 
 func (p SimulatedPurchase) charge(refunded bool) map[string]any {

@@ -338,9 +338,9 @@ func parseLifecycle(c *Config, get func(k, def string) string) error {
 	if !c.Simulated() {
 		def = "true"
 	}
-	c.WebhookRefetch, err = strconv.ParseBool(get("PAYWALL_WEBHOOK_REFETCH", def))
-	if err != nil {
-		return fmt.Errorf("PAYWALL_WEBHOOK_REFETCH: %q is not true or false", get("PAYWALL_WEBHOOK_REFETCH", ""))
+	refetch := get("PAYWALL_WEBHOOK_REFETCH", def)
+	if c.WebhookRefetch, err = strconv.ParseBool(refetch); err != nil {
+		return fmt.Errorf("PAYWALL_WEBHOOK_REFETCH: %q is not true or false", refetch)
 	}
 	if c.WebhookRefetch && c.Simulated() {
 		return fmt.Errorf("PAYWALL_WEBHOOK_REFETCH: needs STRIPE_SECRET_KEY to read from Stripe")

@@ -129,41 +129,42 @@ func TestWebhookHostileDeliveries(t *testing.T) {
 		hook webhookRequest
 		want int
 	}{
-		{"valid", webhookRequest{body: valid, header: hookSign(valid, newSecret, 0)}, 200},
-		{"same event again", webhookRequest{body: valid, header: hookSign(valid, newSecret, 0)}, 200},
-		{"trailing slash", webhookRequest{path: "/webhooks/stripe/", body: valid, header: hookSign(valid, newSecret, 0)}, 200},
-		{"legacy path", webhookRequest{path: "/api/stripe-webhook", body: valid, header: hookSign(valid, newSecret, 0)}, 200},
-		{"legacy path, trailing slash", webhookRequest{path: "/api/stripe-webhook/", body: valid, header: hookSign(valid, newSecret, 0)}, 200},
+		{"valid", signed(valid, newSecret, 0), 200},
+		{"same event again", signed(valid, newSecret, 0), 200},
+		{"trailing slash", signed(valid, newSecret, 0).to("/webhooks/stripe/"), 200},
+		{"legacy path", signed(valid, newSecret, 0).to("/api/stripe-webhook"), 200},
+		{"legacy path, trailing slash", signed(valid, newSecret, 0).to("/api/stripe-webhook/"), 200},
 		{"missing header", webhookRequest{body: valid}, 400},
-		{"wrong secret", webhookRequest{body: valid, header: hookSign(valid, "whsec_someone_else", 0)}, 400},
-		{"body re-encoded", webhookRequest{body: reencoded, header: hookSign(valid, newSecret, 0)}, 400},
-		{"trailing newline added", webhookRequest{body: withNewline, header: hookSign(valid, newSecret, 0)}, 400},
-		{"timestamp 301 s old", webhookRequest{body: valid, header: hookSign(valid, newSecret, 301*time.Second)}, 400},
-		{"timestamp 240 s old", webhookRequest{body: valid, header: hookSign(valid, newSecret, 240*time.Second)}, 200},
+		{"wrong secret", signed(valid, "whsec_someone_else", 0), 400},
+		{"body re-encoded", mismatched(reencoded, valid, newSecret, 0), 400},
+		{"trailing newline added", mismatched(withNewline, valid, newSecret, 0), 400},
+		{"timestamp 301 s old", signed(valid, newSecret, 301*time.Second), 400},
+		{"timestamp 240 s old", signed(valid, newSecret, 240*time.Second), 200},
 		{"several v1, one right", webhookRequest{body: valid,
 			header: fmt.Sprintf("t=%d,v1=%064x,v1=%s,v0=%064x", ts, 1, good, 2)}, 200},
 		{"several v1, none right", webhookRequest{body: valid,
 			header: fmt.Sprintf("t=%d,v1=%064x,v1=%064x", ts, 1, 2)}, 400},
-		{"only a v0 signature", webhookRequest{body: valid, header: fmt.Sprintf("t=%d,v0=%s", ts, good)}, 400},
-		{"signature for another body", webhookRequest{body: valid, header: hookSign(unknown, newSecret, 0)}, 400},
+		{"only a v0 signature", webhookRequest{body: valid,
+			header: fmt.Sprintf("t=%d,v0=%s", ts, good)}, 400},
+		{"signature for another body", mismatched(valid, unknown, newSecret, 0), 400},
 		{"garbage header", webhookRequest{body: valid, header: "t=yesterday,v1=zz"}, 400},
-		{"rotated secret (old one)", webhookRequest{body: valid, header: hookSign(valid, oldSecret, 0)}, 200},
-		{"2 MB body", webhookRequest{body: big, header: hookSign(big, newSecret, 0)}, 413},
-		{"1 MiB and a bit", webhookRequest{body: justOver, header: hookSign(justOver, newSecret, 0)}, 413},
-		{"empty body", webhookRequest{body: nil, header: hookSign(nil, newSecret, 0)}, 400},
-		{"not JSON", webhookRequest{body: []byte("hello"), header: hookSign([]byte("hello"), newSecret, 0)}, 400},
-		{"JSON array", webhookRequest{body: []byte("[1,2]"), header: hookSign([]byte("[1,2]"), newSecret, 0)}, 400},
-		{"not an event object", webhookRequest{body: notEvent, header: hookSign(notEvent, newSecret, 0)}, 400},
-		{"thin event notification", webhookRequest{body: thin, header: hookSign(thin, newSecret, 0)}, 400},
-		{"event without id", webhookRequest{body: noID, header: hookSign(noID, newSecret, 0)}, 400},
-		{"event without data", webhookRequest{body: noObject, header: hookSign(noObject, newSecret, 0)}, 200},
-		{"unknown type", webhookRequest{body: unknown, header: hookSign(unknown, newSecret, 0)}, 200},
-		{"livemode mismatch", webhookRequest{body: live, header: hookSign(live, newSecret, 0)}, 200},
-		{"older API version", webhookRequest{body: older, header: hookSign(older, newSecret, 0)}, 200},
-		{"newer API version", webhookRequest{body: newer, header: hookSign(newer, newSecret, 0)}, 200},
+		{"rotated secret (old one)", signed(valid, oldSecret, 0), 200},
+		{"2 MB body", signed(big, newSecret, 0), 413},
+		{"1 MiB and a bit", signed(justOver, newSecret, 0), 413},
+		{"empty body", signed(nil, newSecret, 0), 400},
+		{"not JSON", signed([]byte("hello"), newSecret, 0), 400},
+		{"JSON array", signed([]byte("[1,2]"), newSecret, 0), 400},
+		{"not an event object", signed(notEvent, newSecret, 0), 400},
+		{"thin event notification", signed(thin, newSecret, 0), 400},
+		{"event without id", signed(noID, newSecret, 0), 400},
+		{"event without data", signed(noObject, newSecret, 0), 200},
+		{"unknown type", signed(unknown, newSecret, 0), 200},
+		{"livemode mismatch", signed(live, newSecret, 0), 200},
+		{"older API version", signed(older, newSecret, 0), 200},
+		{"newer API version", signed(newer, newSecret, 0), 200},
 		{"GET", webhookRequest{method: "GET"}, 405},
-		{"GET with trailing slash", webhookRequest{method: "GET", path: "/webhooks/stripe/"}, 405},
-		{"PUT", webhookRequest{method: "PUT", body: valid, header: hookSign(valid, newSecret, 0)}, 405},
+		{"GET with trailing slash", webhookRequest{method: "GET"}.to("/webhooks/stripe/"), 405},
+		{"PUT", signed(valid, newSecret, 0).as("PUT"), 405},
 		{"HEAD", webhookRequest{method: "HEAD"}, 405},
 	}
 	for _, c := range cases {
@@ -199,6 +200,28 @@ func TestWebhookHostileDeliveries(t *testing.T) {
 			t.Errorf("a refused webhook's body reached the log: %v", rec)
 		}
 	}
+}
+
+// signed is a POST of body signed with secret, age ago.
+func signed(body []byte, secret string, age time.Duration) webhookRequest {
+	return webhookRequest{body: body, header: hookSign(body, secret, age)}
+}
+
+// to sends r to path instead.
+func (r webhookRequest) to(path string) webhookRequest {
+	r.path = path
+	return r
+}
+
+// as sends r with method instead.
+func (r webhookRequest) as(method string) webhookRequest {
+	r.method = method
+	return r
+}
+
+// mismatched is a POST of body with the signature of other.
+func mismatched(body, other []byte, secret string, age time.Duration) webhookRequest {
+	return webhookRequest{body: body, header: hookSign(other, secret, age)}
 }
 
 // webhookMAC is Stripe's v1 signature: HMAC-SHA256 of "t.payload".
