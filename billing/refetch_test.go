@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"testing"
@@ -63,4 +64,38 @@ func (r *recordingRefetcher) SubscriptionJSON(ctx context.Context, id string) ([
 func (r *recordingRefetcher) ChargeJSON(ctx context.Context, id string) ([]byte, error) {
 	r.charges = append(r.charges, id)
 	return r.next.ChargeJSON(ctx, id)
+}
+
+// unreachable is a Stripe that never answers.
+type unreachable struct{}
+
+func (unreachable) SubscriptionJSON(context.Context, string) ([]byte, error) {
+	return nil, errors.New("dial tcp: connection refused")
+}
+
+func (unreachable) ChargeJSON(context.Context, string) ([]byte, error) {
+	return nil, errors.New("dial tcp: connection refused")
+}
+
+// TestRefetchUnreachable checks that an event waits for Stripe while it
+// may, and is applied from its own copy on its last attempt rather than
+// set aside as failed.
+func TestRefetchUnreachable(t *testing.T) {
+	l := newLab(t)
+	l.worker.Refetch, l.worker.MaxAttempts = unreachable{}, 2
+	b := &builder{f: loadFixtures(t), k: "unreachable"}
+	b.subscription("customer.subscription.created", 0, "active", "elite_month", 0, nil)
+	l.receiveLockstep(t, []run{{shape: current, b: b, payloads: payloads(b.d, current)}})
+	if got := l.strings(t, `SELECT id FROM subscriptions`); len(got) != 0 {
+		t.Fatalf("applied at once without Stripe: %v", got)
+	}
+	later := time.Now().Add(time.Hour)
+	l.store.Now = func() time.Time { return later }
+	if _, err := l.worker.ProcessDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := l.strings(t, `SELECT status || ' ' || plan_id FROM subscriptions WHERE id = ?`, b.sub())
+	if len(got) != 1 || got[0] != "active elite" {
+		t.Errorf("subscription %v after the last attempt, want the event's active elite", got)
+	}
 }

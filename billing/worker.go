@@ -112,7 +112,7 @@ func (w *Worker) ProcessDue(ctx context.Context) (int, error) {
 func (w *Worker) process(ctx context.Context, e paywall.Event) error {
 	log := w.Log.With("event_id", e.ID, "event_type", e.Type)
 	w.warnVersion(e)
-	change, err := w.decode(ctx, e)
+	change, err := w.decode(ctx, log, e)
 	if err == nil {
 		var member int64
 		member, err = w.Inbox.ApplyEvent(ctx, e.ID, change)
@@ -130,7 +130,7 @@ func (w *Worker) process(ctx context.Context, e paywall.Event) error {
 	return w.deferEvent(ctx, log, e, err)
 }
 
-func (w *Worker) decode(ctx context.Context, e paywall.Event) (paywall.Change, error) {
+func (w *Worker) decode(ctx context.Context, log *slog.Logger, e paywall.Event) (paywall.Change, error) {
 	obj, err := dataObject(e.Payload)
 	if err != nil {
 		return paywall.Change{}, err
@@ -139,7 +139,14 @@ func (w *Worker) decode(ctx context.Context, e paywall.Event) (paywall.Change, e
 	if err != nil || w.Refetch == nil {
 		return c, err
 	}
-	return w.refetch(ctx, c)
+	rc, err := w.refetch(ctx, c)
+	if err != nil && e.Attempts+1 >= w.MaxAttempts {
+		// Stripe has been unreachable for every attempt: the event's own
+		// copy, ordered by its timestamp, is better than a failed event.
+		log.Warn("refetch failed; applying the event's copy", "error", err)
+		return c, nil
+	}
+	return rc, err
 }
 
 // refetch completes c from Stripe's current objects. An object Stripe no
