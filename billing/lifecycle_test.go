@@ -154,7 +154,7 @@ var sequences = []sequence{
 				"basic_month", 1, nil)
 		}},
 	{name: "payment failed, past_due, recovered", check: 40 * day, wantPlan: "pro",
-		wantMail: []string{"payment_failed", "setup"},
+		wantMail: []string{"payment_action_required", "payment_failed", "setup"},
 		events: func(b *builder) {
 			b.subscription("customer.subscription.created", 0, "active", "pro_month", 0, nil)
 			b.checkout("checkout.session.completed", time.Second, "paid")
@@ -162,6 +162,8 @@ var sequences = []sequence{
 			b.invoice("invoice.payment_failed", 30*day, 2, "open")
 			b.subscription("customer.subscription.updated", 30*day+time.Second, "past_due",
 				"pro_month", 1, nil)
+			// The retry needs the bank's confirmation, which the member gives.
+			b.invoice("invoice.payment_action_required", 31*day, 2, "open")
 			b.invoice("invoice.paid", 32*day, 2, "paid")
 			b.subscription("customer.subscription.updated", 32*day+time.Second, "active",
 				"pro_month", 1, nil)
