@@ -1,13 +1,60 @@
 package paywall
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
 
 // PastDueGrace is how long a past_due subscription keeps access by default,
-// counted from the end of the period that could not be charged.
+// counted from the start of the period that could not be charged (the end
+// of the last paid one).
 const PastDueGrace = 3 * 24 * time.Hour
+
+// RefundPolicy says what a full refund of a charge does to access.
+type RefundPolicy string
+
+// Refund policies. RefundKeep is the default: Stripe does not cancel a
+// subscription when a charge is refunded, and the operator who wants the
+// reader out cancels the subscription, which Stripe then reports.
+const (
+	RefundKeep   RefundPolicy = "keep"
+	RefundRevoke RefundPolicy = "revoke"
+)
+
+// Policy holds the configurable parts of the access decision, which follows
+// a subscription's lifecycle as in this table (status in Stripe's words):
+//
+//	status / condition                   access
+//	trialing, active                     yes
+//	past_due                             yes, for PastDueGrace from the unpaid period's start
+//	unpaid, canceled, incomplete,        no
+//	incomplete_expired, paused
+//	cancel_at_period_end or cancel_at    yes until that moment; the dashboard says "ends on"
+//	pause_collection set                 yes until the end of the last period paid before it
+//	checkout payment_status=unpaid       no, until checkout.session.async_payment_succeeded
+//	open or lost dispute on a charge     no (HoldDispute); a won dispute restores access
+//	full refund of a charge              Policy.Refund: RefundKeep (default) or RefundRevoke
+//	customer deleted in Stripe           no, never again for that customer (HoldCustomerDeleted)
+//
+// A plan follows the subscription's current price: an upgrade applies at
+// once, a downgrade when Stripe applies it (the subscription changes price).
+type Policy struct {
+	PastDueGrace time.Duration
+	Refund       RefundPolicy
+}
+
+// DefaultPolicy is the policy paywall uses unless configured otherwise.
+var DefaultPolicy = Policy{PastDueGrace: PastDueGrace, Refund: RefundKeep}
+
+// Reasons a subscription's access is withheld whatever its status; the store
+// sets them in Subscription.Holds.
+const (
+	HoldDispute         = "dispute"          // a charge of the customer is disputed
+	HoldRefund          = "refund"           // a charge of the customer was fully refunded
+	HoldCustomerDeleted = "customer_deleted" // the Stripe customer was deleted
+	HoldPaymentPending  = "payment_pending"  // the checkout's payment has not arrived
+)
 
 // Access is what a member may read now.
 type Access struct {
@@ -34,12 +81,17 @@ var grants = map[Status]bool{
 	Paused:            false,
 }
 
-// AccessOf decides what the holder of subs may read at now. When several
-// subscriptions grant access, the one lasting longest wins.
+// AccessOf decides with DefaultPolicy what the holder of subs may read at now.
 func AccessOf(subs []Subscription, now time.Time) Access {
+	return DefaultPolicy.Access(subs, now)
+}
+
+// Access decides what the holder of subs may read at now. When several
+// subscriptions grant access, the one lasting longest wins.
+func (p Policy) Access(subs []Subscription, now time.Time) Access {
 	var best Access
 	for _, s := range subs {
-		a, ok := accessOf(s, now)
+		a, ok := p.accessOf(s, now)
 		if !ok {
 			continue
 		}
@@ -55,21 +107,37 @@ func AccessOf(subs []Subscription, now time.Time) Access {
 	return best
 }
 
-func accessOf(s Subscription, now time.Time) (Access, bool) {
-	if !grants[s.Status] || s.PlanID == "" {
+func (p Policy) accessOf(s Subscription, now time.Time) (Access, bool) {
+	if !grants[s.Status] || s.PlanID == "" || p.withheld(s) {
 		return Access{}, false
 	}
 	a := Access{PlanID: s.PlanID, Status: s.Status}
-	if s.Status == PastDue && !s.PeriodEnd.IsZero() {
-		a.Until = s.PeriodEnd.Add(PastDueGrace)
+	if s.Status == PastDue {
+		if from := cmp.Or(s.PeriodStart, s.PeriodEnd); !from.IsZero() {
+			a.Until = from.Add(p.PastDueGrace)
+		}
 	}
-	if !s.CancelAt.IsZero() {
+	if paid := cmp.Or(s.PausedUntil, s.PeriodEnd); s.PauseCollection && !paid.IsZero() &&
+		(a.Until.IsZero() || paid.Before(a.Until)) {
+		a.Until = paid
+	}
+	if !s.CancelAt.IsZero() && (a.Until.IsZero() || s.CancelAt.Before(a.Until)) {
 		a.Until, a.Ending = s.CancelAt, true
 	}
 	if !a.Until.IsZero() && !now.Before(a.Until) {
 		return Access{}, false
 	}
 	return a, true
+}
+
+// withheld reports whether a hold on s takes its access away under p.
+func (p Policy) withheld(s Subscription) bool {
+	for _, h := range s.Holds {
+		if h != HoldRefund || p.Refund == RefundRevoke {
+			return true
+		}
+	}
+	return false
 }
 
 // lasts reports whether a lasts longer than b; open-ended access lasts longest.

@@ -1,6 +1,9 @@
 package paywall
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Event is a verified Stripe event as kept in the inbox. Payload holds the
 // exact bytes Stripe signed.
@@ -19,6 +22,14 @@ type Event struct {
 	Failed      bool
 }
 
+// ErrBadSignature is returned for a webhook whose signature is missing,
+// wrong or too old: it did not come from Stripe as sent.
+var ErrBadSignature = errors.New("bad webhook signature")
+
+// ErrOtherMode is returned for a validly signed event whose livemode differs
+// from the mode of the configured Stripe key: it is acknowledged and ignored.
+var ErrOtherMode = errors.New("event from the other Stripe mode")
+
 // Change is what one event means for our state. It is computed from the
 // event alone, without I/O, and applied by the store in one transaction
 // together with marking the event processed.
@@ -26,11 +37,15 @@ type Change struct {
 	Purchase     *Purchase
 	Subscription *Subscription
 	Invoice      *Invoice
+	Charge       *Charge
+	Hold         *Hold
+	Notice       *Notice
+	Price        *StripePrice
 }
 
 // Empty reports whether the change does nothing (an event type we ignore).
 func (c Change) Empty() bool {
-	return c.Purchase == nil && c.Subscription == nil && c.Invoice == nil
+	return c == Change{}
 }
 
 // Purchase is a completed checkout: who bought, as Stripe recorded it.
@@ -47,6 +62,7 @@ type Invoice struct {
 	ID             string
 	CustomerID     string
 	SubscriptionID string
+	ChargeID       string // before the 2025 basil API versions only
 	Number         string
 	Status         string
 	Amount         int64
@@ -56,11 +72,61 @@ type Invoice struct {
 	Version        int64
 }
 
+// Charge ties a Stripe charge to its customer, so that a dispute, which
+// names only the charge, finds the member.
+type Charge struct {
+	ID         string
+	CustomerID string
+}
+
+// Hold withholds access from every subscription of a customer while Active.
+// Holds are versioned like subscriptions: a dispute closed as won lifts the
+// hold its opening set, in whatever order the two events arrive.
+type Hold struct {
+	ID         string // the dispute, refunded charge or deleted customer
+	Reason     string // HoldDispute, HoldRefund or HoldCustomerDeleted
+	CustomerID string // "" when known only through ChargeID
+	ChargeID   string
+	Active     bool
+	Version    int64
+}
+
+// Newer reports whether h may replace old; in the same second, a lifted
+// hold wins over an active one.
+func (h Hold) Newer(old Hold) bool {
+	if h.Version != old.Version {
+		return h.Version > old.Version
+	}
+	return !h.Active || old.Active
+}
+
+// Notice is a mail an event owes the member holding a Stripe customer. Cause
+// makes it unique: however often the event arrives, it is sent once.
+type Notice struct {
+	Kind       string
+	CustomerID string
+	Cause      string
+}
+
+// StripePrice is a price as Stripe reports it in price events.
+type StripePrice struct {
+	ID        string
+	LookupKey string
+	Active    bool
+	Amount    int64
+	Currency  string
+	Version   int64
+}
+
 // Mail kinds written to the outbox.
 const (
-	MailSetup       = "setup"
-	MailSignIn      = "signin"
-	MailEmailChange = "email_change"
+	MailSetup                 = "setup"
+	MailSignIn                = "signin"
+	MailEmailChange           = "email_change"
+	MailPaymentFailed         = "payment_failed"
+	MailPaymentActionRequired = "payment_action_required"
+	MailAsyncPaymentFailed    = "async_payment_failed"
+	MailSubscriptionEnded     = "subscription_ended"
 	// MailDuplicate tells a member a second subscription was cancelled and refunded.
 	MailDuplicate = "duplicate"
 )

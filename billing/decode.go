@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/paywall/paywall"
@@ -52,28 +53,34 @@ type checkoutSessionObject struct {
 }
 
 type subscriptionObject struct {
-	ID                string            `json:"id"`
-	Customer          ref               `json:"customer"`
-	Status            string            `json:"status"`
-	CancelAtPeriodEnd bool              `json:"cancel_at_period_end"`
-	CancelAt          int64             `json:"cancel_at"`
-	CurrentPeriodEnd  int64             `json:"current_period_end"` // before 2025-03-31.basil
-	Metadata          map[string]string `json:"metadata"`
-	Items             struct {
+	ID                 string            `json:"id"`
+	Customer           ref               `json:"customer"`
+	Status             string            `json:"status"`
+	CancelAtPeriodEnd  bool              `json:"cancel_at_period_end"`
+	CancelAt           int64             `json:"cancel_at"`
+	CurrentPeriodStart int64             `json:"current_period_start"` // before 2025-03-31.basil
+	CurrentPeriodEnd   int64             `json:"current_period_end"`   // before 2025-03-31.basil
+	Metadata           map[string]string `json:"metadata"`
+	Items              struct {
 		Data []struct {
-			CurrentPeriodEnd int64 `json:"current_period_end"` // since basil
-			Price            struct {
+			CurrentPeriodStart int64 `json:"current_period_start"` // since basil
+			CurrentPeriodEnd   int64 `json:"current_period_end"`   // since basil
+			Price              struct {
 				ID        string `json:"id"`
 				LookupKey string `json:"lookup_key"`
 			} `json:"price"`
 		} `json:"data"`
 	} `json:"items"`
+	PauseCollection *struct {
+		Behavior string `json:"behavior"`
+	} `json:"pause_collection"` // null unless collection is paused
 }
 
 type invoiceObject struct {
 	ID               string `json:"id"`
 	Customer         ref    `json:"customer"`
 	Subscription     ref    `json:"subscription"` // before basil
+	Charge           ref    `json:"charge"`       // before basil
 	Number           string `json:"number"`
 	Status           string `json:"status"`
 	AmountPaid       int64  `json:"amount_paid"`
@@ -91,34 +98,167 @@ type invoiceObject struct {
 // means. Event types paywall does not act on give an empty change.
 func Decode(e paywall.Event, object []byte, cat paywall.Catalog) (paywall.Change, error) {
 	version := e.Created.Unix()
-	switch e.Type {
-	case "checkout.session.completed", "checkout.session.async_payment_succeeded":
-		var o checkoutSessionObject
-		if err := json.Unmarshal(object, &o); err != nil {
-			return paywall.Change{}, fmt.Errorf("decode checkout session: %w", err)
-		}
-		if o.Mode != "" && o.Mode != "subscription" {
-			return paywall.Change{}, nil
-		}
-		return paywall.Change{Purchase: o.purchase()}, nil
-	case "customer.subscription.created", "customer.subscription.updated",
-		"customer.subscription.deleted":
-		var o subscriptionObject
-		if err := json.Unmarshal(object, &o); err != nil {
-			return paywall.Change{}, fmt.Errorf("decode subscription: %w", err)
-		}
-		sub := o.subscription(cat, version)
-		return paywall.Change{Subscription: &sub}, nil
-	case "invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed",
-		"invoice.finalized", "invoice.voided", "invoice.marked_uncollectible":
-		var o invoiceObject
-		if err := json.Unmarshal(object, &o); err != nil {
-			return paywall.Change{}, fmt.Errorf("decode invoice: %w", err)
-		}
-		in := o.invoice(version)
-		return paywall.Change{Invoice: &in}, nil
+	switch group, _, _ := strings.Cut(e.Type, "."); {
+	case strings.HasPrefix(e.Type, "checkout.session."):
+		return decodeCheckout(e, object)
+	case strings.HasPrefix(e.Type, "customer.subscription."):
+		return decodeSubscription(e, object, cat, version)
+	case e.Type == "customer.deleted":
+		return decodeCustomerDeleted(object, version)
+	case group == "invoice":
+		return decodeInvoice(e, object, version)
+	case strings.HasPrefix(e.Type, "charge.dispute."):
+		return decodeDispute(object, version)
+	case group == "charge":
+		return decodeCharge(e, object, version)
+	case group == "price":
+		return decodePrice(e, object, version)
 	}
 	return paywall.Change{}, nil
+}
+
+func decodeCheckout(e paywall.Event, object []byte) (paywall.Change, error) {
+	switch e.Type {
+	case "checkout.session.completed", "checkout.session.async_payment_succeeded",
+		"checkout.session.async_payment_failed":
+	default:
+		return paywall.Change{}, nil
+	}
+	var o checkoutSessionObject
+	if err := json.Unmarshal(object, &o); err != nil {
+		return paywall.Change{}, fmt.Errorf("decode checkout session: %w", err)
+	}
+	if o.Mode != "" && o.Mode != "subscription" {
+		return paywall.Change{}, nil
+	}
+	c := paywall.Change{Purchase: o.purchase()}
+	switch e.Type {
+	case "checkout.session.async_payment_succeeded":
+		// The event says the money arrived, whatever payment_status the
+		// object carried when it was sent.
+		c.Purchase.Paid = true
+	case "checkout.session.async_payment_failed":
+		c.Purchase.Paid = false
+		c.Notice = &paywall.Notice{Kind: paywall.MailAsyncPaymentFailed,
+			CustomerID: string(o.Customer), Cause: "checkout:" + o.ID}
+	}
+	return c, nil
+}
+
+func decodeSubscription(e paywall.Event, object []byte, cat paywall.Catalog,
+	version int64) (paywall.Change, error) {
+	var o subscriptionObject
+	if err := json.Unmarshal(object, &o); err != nil {
+		return paywall.Change{}, fmt.Errorf("decode subscription: %w", err)
+	}
+	if o.ID == "" {
+		return paywall.Change{}, fmt.Errorf("decode subscription: no id")
+	}
+	sub := o.subscription(cat, version)
+	c := paywall.Change{Subscription: &sub}
+	if e.Type == "customer.subscription.deleted" {
+		c.Notice = &paywall.Notice{Kind: paywall.MailSubscriptionEnded,
+			CustomerID: sub.CustomerID, Cause: "subscription:" + sub.ID}
+	}
+	return c, nil
+}
+
+func decodeCustomerDeleted(object []byte, version int64) (paywall.Change, error) {
+	var o struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(object, &o); err != nil || o.ID == "" {
+		return paywall.Change{}, fmt.Errorf("decode customer: no id (%v)", err)
+	}
+	return paywall.Change{Hold: &paywall.Hold{ID: "customer:" + o.ID,
+		Reason: paywall.HoldCustomerDeleted, CustomerID: o.ID, Active: true, Version: version}}, nil
+}
+
+// invoiceNotices are the invoice events that owe the member a mail.
+var invoiceNotices = map[string]string{
+	"invoice.payment_failed":          paywall.MailPaymentFailed,
+	"invoice.payment_action_required": paywall.MailPaymentActionRequired,
+}
+
+func decodeInvoice(e paywall.Event, object []byte, version int64) (paywall.Change, error) {
+	switch e.Type {
+	case "invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed",
+		"invoice.payment_action_required", "invoice.finalized", "invoice.voided",
+		"invoice.marked_uncollectible", "invoice.updated":
+	default:
+		return paywall.Change{}, nil
+	}
+	var o invoiceObject
+	if err := json.Unmarshal(object, &o); err != nil {
+		return paywall.Change{}, fmt.Errorf("decode invoice: %w", err)
+	}
+	in := o.invoice(version)
+	c := paywall.Change{Invoice: &in}
+	if in.ChargeID != "" && in.CustomerID != "" {
+		c.Charge = &paywall.Charge{ID: in.ChargeID, CustomerID: in.CustomerID}
+	}
+	if kind, ok := invoiceNotices[e.Type]; ok {
+		// Each failed attempt is its own event and its own mail; a
+		// redelivery of one is not.
+		c.Notice = &paywall.Notice{Kind: kind, CustomerID: in.CustomerID, Cause: "event:" + e.ID}
+	}
+	return c, nil
+}
+
+type chargeObject struct {
+	ID       string `json:"id"`
+	Customer ref    `json:"customer"`
+	Refunded bool   `json:"refunded"` // true once the whole amount is refunded
+}
+
+func decodeCharge(e paywall.Event, object []byte, version int64) (paywall.Change, error) {
+	var o chargeObject
+	if err := json.Unmarshal(object, &o); err != nil || o.ID == "" {
+		return paywall.Change{}, fmt.Errorf("decode charge: no id (%v)", err)
+	}
+	c := paywall.Change{}
+	if o.Customer != "" {
+		c.Charge = &paywall.Charge{ID: o.ID, CustomerID: string(o.Customer)}
+	}
+	if e.Type == "charge.refunded" && o.Refunded {
+		c.Hold = &paywall.Hold{ID: "refund:" + o.ID, Reason: paywall.HoldRefund,
+			CustomerID: string(o.Customer), ChargeID: o.ID, Active: true, Version: version}
+	}
+	return c, nil
+}
+
+// disputeSettled are the dispute statuses that leave the member's access as
+// it was: the merchant won, or an inquiry closed without a chargeback.
+var disputeSettled = map[string]bool{"won": true, "warning_closed": true}
+
+func decodeDispute(object []byte, version int64) (paywall.Change, error) {
+	var o struct {
+		ID     string `json:"id"`
+		Charge ref    `json:"charge"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(object, &o); err != nil || o.ID == "" {
+		return paywall.Change{}, fmt.Errorf("decode dispute: no id (%v)", err)
+	}
+	return paywall.Change{Hold: &paywall.Hold{ID: o.ID, Reason: paywall.HoldDispute,
+		ChargeID: string(o.Charge), Active: !disputeSettled[o.Status], Version: version}}, nil
+}
+
+func decodePrice(e paywall.Event, object []byte, version int64) (paywall.Change, error) {
+	var o struct {
+		ID         string `json:"id"`
+		LookupKey  string `json:"lookup_key"`
+		Active     bool   `json:"active"`
+		UnitAmount int64  `json:"unit_amount"`
+		Currency   string `json:"currency"`
+	}
+	if err := json.Unmarshal(object, &o); err != nil || o.ID == "" {
+		return paywall.Change{}, fmt.Errorf("decode price: no id (%v)", err)
+	}
+	p := paywall.StripePrice{ID: o.ID, LookupKey: o.LookupKey,
+		Active: o.Active && e.Type != "price.deleted", Amount: o.UnitAmount, Currency: o.Currency,
+		Version: version}
+	return paywall.Change{Price: &p}, nil
 }
 
 func (o checkoutSessionObject) purchase() *paywall.Purchase {
@@ -137,17 +277,21 @@ func (o checkoutSessionObject) purchase() *paywall.Purchase {
 
 func (o subscriptionObject) subscription(cat paywall.Catalog, version int64) paywall.Subscription {
 	s := paywall.Subscription{
-		ID:         o.ID,
-		CustomerID: string(o.Customer),
-		Status:     paywall.Status(o.Status),
-		PeriodEnd:  unixTime(o.CurrentPeriodEnd),
-		CancelAt:   unixTime(o.CancelAt),
-		Version:    version,
+		ID:          o.ID,
+		CustomerID:  string(o.Customer),
+		Status:      paywall.Status(o.Status),
+		PeriodStart: unixTime(o.CurrentPeriodStart),
+		PeriodEnd:   unixTime(o.CurrentPeriodEnd),
+		CancelAt:    unixTime(o.CancelAt),
+		Version:     version,
+
+		PauseCollection: o.PauseCollection != nil,
 	}
 	if len(o.Items.Data) > 0 {
 		item := o.Items.Data[0]
 		s.LookupKey = item.Price.LookupKey
 		if item.CurrentPeriodEnd != 0 {
+			s.PeriodStart = unixTime(item.CurrentPeriodStart)
 			s.PeriodEnd = unixTime(item.CurrentPeriodEnd)
 		}
 	}
@@ -172,6 +316,7 @@ func (o invoiceObject) invoice(version int64) paywall.Invoice {
 		ID:             o.ID,
 		CustomerID:     string(o.Customer),
 		SubscriptionID: string(sub),
+		ChargeID:       string(o.Charge),
 		Number:         o.Number,
 		Status:         o.Status,
 		Amount:         o.AmountPaid,

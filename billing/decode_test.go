@@ -220,6 +220,14 @@ func TestDecodeSubscription(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := decode(t, tt.typ, tt.object)
 			want := paywall.Change{Subscription: tt.want}
+			if tt.typ == "customer.subscription.deleted" {
+				// The member is owed a "subscription ended" mail, once per subscription.
+				if got.Notice == nil || got.Notice.Cause == "" {
+					t.Fatalf("deleted subscription owes no notice: %s", show(got))
+				}
+				want.Notice = &paywall.Notice{Kind: paywall.MailSubscriptionEnded,
+					CustomerID: "cus_1", Cause: got.Notice.Cause}
+			}
 			if !equalChange(got, want) {
 				t.Errorf("got %s, want %s", show(got), show(want))
 			}

@@ -121,44 +121,68 @@ type SimulatedPurchase struct {
 // customer.subscription.created and invoice.paid for the purchase, shaped
 // like Stripe's at the API version stripe-go pins.
 func (p SimulatedPurchase) Events() [][]byte {
-	suffix := strings.TrimPrefix(p.CheckoutID, "cs_")
-	customer, sub, invoice := "cus_"+suffix, "sub_"+suffix, "in_"+suffix
-	at := p.At.Unix()
-	periodEnd := periodEnd(p.At, p.Price.Interval).Unix()
-	meta := map[string]string{"plan": p.Plan.ID}
-	session := map[string]any{
-		"id": p.CheckoutID, "object": "checkout.session", "mode": "subscription",
-		"status": "complete", "payment_status": "paid", "customer": customer,
-		"subscription": sub, "customer_email": nil, "created": at, "livemode": false,
-		"customer_details": map[string]any{"email": p.Email},
-		"amount_total":     p.Price.Amount, "currency": p.Price.Currency, "metadata": meta,
+	ids, at := p.ids(), p.At.Unix()
+	return [][]byte{
+		eventPayload("evt_"+ids.suffix+"_checkout", "checkout.session.completed", at, p.session("paid")),
+		eventPayload("evt_"+ids.suffix+"_subscription", "customer.subscription.created", at,
+			p.subscription("active")),
+		eventPayload("evt_"+ids.suffix+"_invoice", "invoice.paid", at, p.invoice("paid")),
 	}
-	price := map[string]any{
+}
+
+type purchaseIDs struct{ suffix, customer, sub, invoice, charge string }
+
+func (p SimulatedPurchase) ids() purchaseIDs {
+	suffix := strings.TrimPrefix(p.CheckoutID, "cs_")
+	return purchaseIDs{suffix: suffix, customer: "cus_" + suffix, sub: "sub_" + suffix,
+		invoice: "in_" + suffix, charge: "ch_" + suffix}
+}
+
+func (p SimulatedPurchase) meta() map[string]string { return map[string]string{"plan": p.Plan.ID} }
+
+func (p SimulatedPurchase) session(paymentStatus string) map[string]any {
+	ids := p.ids()
+	return map[string]any{
+		"id": p.CheckoutID, "object": "checkout.session", "mode": "subscription",
+		"status": "complete", "payment_status": paymentStatus, "customer": ids.customer,
+		"subscription": ids.sub, "customer_email": nil, "created": p.At.Unix(), "livemode": false,
+		"customer_details": map[string]any{"email": p.Email},
+		"amount_total":     p.Price.Amount, "currency": p.Price.Currency, "metadata": p.meta(),
+	}
+}
+
+func (p SimulatedPurchase) price() map[string]any {
+	return map[string]any{
 		"id": "price_" + p.Price.LookupKey, "object": "price", "lookup_key": p.Price.LookupKey,
 		"unit_amount": p.Price.Amount, "currency": p.Price.Currency, "type": "recurring",
+		"active": true, "livemode": false,
 		"recurring": map[string]any{"interval": string(p.Price.Interval), "interval_count": 1},
 	}
-	subscription := map[string]any{
-		"id": sub, "object": "subscription", "customer": customer, "status": "active",
+}
+
+func (p SimulatedPurchase) subscription(status string) map[string]any {
+	ids, at := p.ids(), p.At.Unix()
+	return map[string]any{
+		"id": ids.sub, "object": "subscription", "customer": ids.customer, "status": status,
 		"cancel_at_period_end": false, "cancel_at": nil, "created": at, "start_date": at,
-		"livemode": false, "metadata": meta,
+		"livemode": false, "metadata": p.meta(), "pause_collection": nil,
 		"items": map[string]any{"object": "list", "data": []any{map[string]any{
-			"id": "si_" + suffix, "object": "subscription_item", "price": price, "quantity": 1,
-			"current_period_start": at, "current_period_end": periodEnd,
+			"id": "si_" + ids.suffix, "object": "subscription_item", "price": p.price(),
+			"quantity": 1, "current_period_start": at,
+			"current_period_end": periodEnd(p.At, p.Price.Interval).Unix(),
 		}}},
 	}
-	inv := map[string]any{
-		"id": invoice, "object": "invoice", "customer": customer, "status": "paid",
-		"number": invoiceNumber(suffix), "amount_paid": p.Price.Amount,
-		"amount_due": p.Price.Amount, "currency": p.Price.Currency, "created": at,
+}
+
+func (p SimulatedPurchase) invoice(status string) map[string]any {
+	ids := p.ids()
+	return map[string]any{
+		"id": ids.invoice, "object": "invoice", "customer": ids.customer, "status": status,
+		"number": invoiceNumber(ids.suffix), "amount_paid": p.Price.Amount,
+		"amount_due": p.Price.Amount, "currency": p.Price.Currency, "created": p.At.Unix(),
 		"hosted_invoice_url": nil, "livemode": false,
 		"parent": map[string]any{"type": "subscription_details",
-			"subscription_details": map[string]any{"subscription": sub, "metadata": meta}},
-	}
-	return [][]byte{
-		eventPayload("evt_"+suffix+"_checkout", "checkout.session.completed", at, session),
-		eventPayload("evt_"+suffix+"_subscription", "customer.subscription.created", at, subscription),
-		eventPayload("evt_"+suffix+"_invoice", "invoice.paid", at, inv),
+			"subscription_details": map[string]any{"subscription": ids.sub, "metadata": p.meta()}},
 	}
 }
 

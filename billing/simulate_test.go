@@ -43,7 +43,8 @@ func TestSimulatedPurchaseEvents(t *testing.T) {
 		{"evt_sim_abc123_subscription", "customer.subscription.created", paywall.Change{
 			Subscription: &paywall.Subscription{ID: "sub_sim_abc123", CustomerID: "cus_sim_abc123",
 				Status: paywall.Active, PlanID: "basic", LookupKey: "basic_year",
-				PeriodEnd: time.Unix(at.AddDate(1, 0, 0).Unix(), 0), Version: created}}},
+				PeriodStart: at, PeriodEnd: time.Unix(at.AddDate(1, 0, 0).Unix(), 0),
+				Version: created}}},
 		{"evt_sim_abc123_invoice", "invoice.paid", paywall.Change{
 			Invoice: &paywall.Invoice{ID: "in_sim_abc123", CustomerID: "cus_sim_abc123",
 				SubscriptionID: "sub_sim_abc123", Number: "IMABC123-0001", Status: "paid",

@@ -2,8 +2,9 @@ package billing
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v84/webhook"
@@ -16,11 +17,15 @@ import (
 type Verifier struct {
 	Secrets   []string
 	Tolerance time.Duration // 0 means stripe-go's default of 300 s
+	// Livemode is the mode of the configured key: an event of the other
+	// mode is returned with paywall.ErrOtherMode, to be acknowledged and
+	// ignored (a test-mode endpoint pointed at a live server, or the reverse).
+	Livemode bool
 }
 
 // ErrSignature is returned for a missing or wrong signature, or a timestamp
 // outside the tolerance: the request did not come from Stripe as sent.
-var ErrSignature = errors.New("bad webhook signature")
+var ErrSignature = paywall.ErrBadSignature
 
 // Verify checks payload, the exact bytes received, against the header and
 // returns the event it holds. Events of any API version are accepted: only
@@ -29,10 +34,15 @@ func (v Verifier) Verify(payload []byte, header string, now time.Time) (paywall.
 	if header == "" {
 		return paywall.Event{}, fmt.Errorf("%w: no Stripe-Signature header", ErrSignature)
 	}
-	opts := webhook.ConstructEventOptions{Tolerance: v.Tolerance, IgnoreAPIVersionMismatch: true}
+	// The age is checked here against now, not by stripe-go against the
+	// wall clock, so that the server's clock is the one injected.
+	if err := v.checkAge(header, now); err != nil {
+		return paywall.Event{}, err
+	}
+	opts := webhook.ConstructEventOptions{IgnoreTolerance: true, IgnoreAPIVersionMismatch: true}
 	var lastErr error = webhook.ErrNoValidSignature
 	for _, secret := range v.Secrets {
-		if err := webhook.ValidatePayloadWithTolerance(payload, header, secret, tolerance(v)); err != nil {
+		if err := webhook.ValidatePayloadIgnoringTolerance(payload, header, secret); err != nil {
 			lastErr = err
 			continue
 		}
@@ -43,7 +53,7 @@ func (v Verifier) Verify(payload []byte, header string, now time.Time) (paywall.
 		if se.ID == "" || se.Type == "" {
 			return paywall.Event{}, fmt.Errorf("not a Stripe event: no id or type")
 		}
-		return paywall.Event{
+		e := paywall.Event{
 			ID:         se.ID,
 			Type:       string(se.Type),
 			APIVersion: se.APIVersion,
@@ -51,9 +61,38 @@ func (v Verifier) Verify(payload []byte, header string, now time.Time) (paywall.
 			Created:    time.Unix(se.Created, 0),
 			Payload:    payload,
 			ReceivedAt: now,
-		}, nil
+		}
+		if e.Livemode != v.Livemode {
+			return e, fmt.Errorf("%w: event livemode %t", paywall.ErrOtherMode, e.Livemode)
+		}
+		return e, nil
 	}
 	return paywall.Event{}, fmt.Errorf("%w: %w", ErrSignature, lastErr)
+}
+
+// checkAge refuses a header whose timestamp is older than the tolerance,
+// which stops a captured delivery from being replayed later.
+func (v Verifier) checkAge(header string, now time.Time) error {
+	// stripe-go signs with the last t= of the header; check that same one, or
+	// a fresh t= in front of an old, validly signed one would replay it.
+	stamp, found := "", false
+	// Parse as stripe-go does: pairs split on commas, keys untrimmed.
+	for _, part := range strings.Split(header, ",") {
+		if kv := strings.Split(part, "="); len(kv) == 2 && kv[0] == "t" {
+			stamp, found = kv[1], true
+		}
+	}
+	if !found {
+		return fmt.Errorf("%w: %w", ErrSignature, webhook.ErrNotSigned)
+	}
+	ts, err := strconv.ParseInt(stamp, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSignature, webhook.ErrInvalidHeader)
+	}
+	if now.Sub(time.Unix(ts, 0)) > tolerance(v) {
+		return fmt.Errorf("%w: %w", ErrSignature, webhook.ErrTooOld)
+	}
+	return nil
 }
 
 func tolerance(v Verifier) time.Duration {

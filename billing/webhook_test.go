@@ -150,3 +150,22 @@ func TestVerifyClock(t *testing.T) {
 		t.Errorf("signed an hour before now: got %v, want %v", err, billing.ErrSignature)
 	}
 }
+
+// TestVerifyTimestampSmuggling: a fresh t= next to an old, validly signed
+// one must not make the old delivery pass the age check.
+func TestVerifyTimestampSmuggling(t *testing.T) {
+	const secret = "whsec_smuggle"
+	now := time.Unix(1_750_000_000, 0)
+	payload := []byte(`{"id":"evt_1","object":"event","type":"invoice.paid","created":1,"data":{"object":{}}}`)
+	old := billing.Sign(payload, secret, now.Add(-time.Hour))
+	fresh := fmt.Sprintf("t=%d", now.Unix())
+	v := billing.Verifier{Secrets: []string{secret}}
+	for _, header := range []string{
+		fresh + "," + old,  // stripe-go signs with the last t=: the old one
+		old + ", " + fresh, // " t=" is no key to stripe-go: the old one again
+	} {
+		if _, err := v.Verify(payload, header, now); !errors.Is(err, billing.ErrSignature) {
+			t.Errorf("header %q: got %v, want a signature error", header, err)
+		}
+	}
+}

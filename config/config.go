@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	pathpkg "path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +67,10 @@ type Config struct {
 	// AllowLeaks lets a production server start although the leak audit
 	// found gated text in files anyone may fetch (PAYWALL_ALLOW_LEAKS).
 	AllowLeaks bool
+
+	WebhookTolerance time.Duration  // PAYWALL_WEBHOOK_TOLERANCE: signature age accepted
+	WebhookRefetch   bool           // PAYWALL_WEBHOOK_REFETCH: read objects back from Stripe
+	Policy           paywall.Policy // PAYWALL_PAST_DUE_GRACE, PAYWALL_REFUND_POLICY
 }
 
 // Simulated reports whether checkout is simulated because no Stripe key is set.
@@ -162,6 +167,7 @@ func Parse(vars map[string]string, defaultPlans []byte) (Config, error) {
 			return
 		},
 		func() error { return checkProduction(c) },
+		func() error { return parseLifecycle(&c, get) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -554,4 +560,46 @@ func fileExists(path string) bool {
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// parseLifecycle reads the webhook and access-policy settings.
+func parseLifecycle(c *Config, get func(k, def string) string) error {
+	var err error
+	if c.WebhookTolerance, err = parseDuration("PAYWALL_WEBHOOK_TOLERANCE",
+		get("PAYWALL_WEBHOOK_TOLERANCE", "300s")); err != nil {
+		return err
+	}
+	if c.WebhookTolerance == 0 {
+		return fmt.Errorf("PAYWALL_WEBHOOK_TOLERANCE: must be more than 0s")
+	}
+	c.Policy.PastDueGrace, err = parseDuration("PAYWALL_PAST_DUE_GRACE",
+		get("PAYWALL_PAST_DUE_GRACE", paywall.PastDueGrace.String()))
+	if err != nil {
+		return err
+	}
+	c.Policy.Refund = paywall.RefundPolicy(get("PAYWALL_REFUND_POLICY", string(paywall.RefundKeep)))
+	if err := oneOf("PAYWALL_REFUND_POLICY", string(c.Policy.Refund), "keep", "revoke"); err != nil {
+		return err
+	}
+	def := "false"
+	if !c.Simulated() {
+		def = "true"
+	}
+	refetch := get("PAYWALL_WEBHOOK_REFETCH", def)
+	if c.WebhookRefetch, err = strconv.ParseBool(refetch); err != nil {
+		return fmt.Errorf("PAYWALL_WEBHOOK_REFETCH: %q is not true or false", refetch)
+	}
+	if c.WebhookRefetch && c.Simulated() {
+		return fmt.Errorf("PAYWALL_WEBHOOK_REFETCH: needs STRIPE_SECRET_KEY to read from Stripe")
+	}
+	return nil
+}
+
+// parseDuration reads a Go duration (90s, 72h) that may not be negative.
+func parseDuration(name, v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s: %q is not a duration like 300s or 72h", name, v)
+	}
+	return d, nil
 }

@@ -45,6 +45,9 @@ func (s *Store) applyPurchase(ctx context.Context, tx *sql.Tx, p paywall.Purchas
 	if err != nil {
 		return 0, fmt.Errorf("record checkout: %w", err)
 	}
+	if !p.Paid {
+		return member, nil // no setup mail until a delayed payment succeeds
+	}
 	return member, s.ensureSetupMail(ctx, tx, member)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/paywall/paywall"
 )
@@ -11,6 +12,15 @@ import (
 // applySubscription stores s unless what is stored is newer (see
 // paywall.Subscription.Newer).
 func (s *Store) applySubscription(ctx context.Context, tx *sql.Tx, sub paywall.Subscription) error {
+	// Recorded before the version check: a stale snapshot still tells
+	// which period was the last one paid before collection paused.
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO subscription_pauses (subscription_id, version, paused, period_end)
+		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		sub.ID, sub.Version, sub.PauseCollection, unixOf(sub.PeriodEnd))
+	if err != nil {
+		return fmt.Errorf("record pause state: %w", err)
+	}
 	old, err := scanSubscription(tx.QueryRowContext(ctx, subscriptionSelect+` WHERE id = ?`, sub.ID))
 	switch {
 	case isNoRows(err):
@@ -20,35 +30,61 @@ func (s *Store) applySubscription(ctx context.Context, tx *sql.Tx, sub paywall.S
 		return nil
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO subscriptions (id, customer_id, status, plan_id, lookup_key, period_end,
-			cancel_at, version, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO subscriptions (id, customer_id, status, plan_id, lookup_key, period_start,
+			period_end, cancel_at, pause_collection, version, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id,
 			status = excluded.status, plan_id = excluded.plan_id,
-			lookup_key = excluded.lookup_key, period_end = excluded.period_end,
-			cancel_at = excluded.cancel_at, version = excluded.version,
-			updated_at = excluded.updated_at`,
-		sub.ID, sub.CustomerID, sub.Status, sub.PlanID, sub.LookupKey, unixOf(sub.PeriodEnd),
-		unixOf(sub.CancelAt), sub.Version, s.now())
+			lookup_key = excluded.lookup_key, period_start = excluded.period_start,
+			period_end = excluded.period_end,
+			cancel_at = excluded.cancel_at, pause_collection = excluded.pause_collection,
+			version = excluded.version, updated_at = excluded.updated_at`,
+		sub.ID, sub.CustomerID, sub.Status, sub.PlanID, sub.LookupKey, unixOf(sub.PeriodStart),
+		unixOf(sub.PeriodEnd),
+		unixOf(sub.CancelAt), sub.PauseCollection, sub.Version, s.now())
 	if err != nil {
 		return fmt.Errorf("store subscription: %w", err)
 	}
 	return nil
 }
 
+// subscriptionSelect reads a subscription with its holds: the active holds
+// on its customer, directly or through a charge, and whether its checkout
+// is still waiting for a delayed payment. Holds are joined when read, not
+// copied when written, so they apply whichever event arrives first.
 const subscriptionSelect = `
-	SELECT s.id, s.customer_id, s.status, s.plan_id, s.lookup_key, s.period_end,
-		s.cancel_at, s.version
+	SELECT s.id, s.customer_id, s.status, s.plan_id, s.lookup_key, s.period_start, s.period_end,
+		s.cancel_at, s.pause_collection, s.version,
+		(SELECT group_concat(DISTINCT h.reason) FROM holds h
+			LEFT JOIN charges ch ON ch.id = h.charge_id
+			WHERE h.active = 1 AND (h.customer_id = s.customer_id
+				OR (h.customer_id = '' AND ch.customer_id = s.customer_id))),
+		EXISTS (SELECT 1 FROM checkouts k WHERE k.subscription_id = s.id AND k.paid = 0),
+		(SELECT min(p.period_end) FROM subscription_pauses p
+			WHERE p.subscription_id = s.id AND p.paused = 1 AND p.version >
+				(SELECT coalesce(max(u.version), -1) FROM subscription_pauses u
+					WHERE u.subscription_id = s.id AND u.paused = 0))
 	FROM subscriptions s`
 
 type scanner interface{ Scan(...any) error }
 
 func scanSubscription(row scanner) (paywall.Subscription, error) {
 	var sub paywall.Subscription
-	var periodEnd, cancelAt int64
+	var periodStart, periodEnd, cancelAt int64
+	var holds sql.NullString
+	var pending bool
+	var pausedUntil sql.NullInt64
 	err := row.Scan(&sub.ID, &sub.CustomerID, &sub.Status, &sub.PlanID, &sub.LookupKey,
-		&periodEnd, &cancelAt, &sub.Version)
-	sub.PeriodEnd, sub.CancelAt = unix(periodEnd), unix(cancelAt)
+		&periodStart, &periodEnd, &cancelAt, &sub.PauseCollection, &sub.Version, &holds, &pending,
+		&pausedUntil)
+	sub.PausedUntil = unix(pausedUntil.Int64)
+	sub.PeriodStart, sub.PeriodEnd, sub.CancelAt = unix(periodStart), unix(periodEnd), unix(cancelAt)
+	if holds.String != "" {
+		sub.Holds = strings.Split(holds.String, ",")
+	}
+	if pending {
+		sub.Holds = append(sub.Holds, paywall.HoldPaymentPending)
+	}
 	return sub, err
 }
 

@@ -41,8 +41,9 @@ func TestDashboard(t *testing.T) {
 		t.Error("active dashboard shows the past_due banner")
 	}
 
+	// The renewal at f.now failed: the unpaid period starts then.
 	f.store.set(1, paywall.Subscription{ID: "sub_1", Status: paywall.PastDue, PlanID: "basic",
-		PeriodEnd: f.now})
+		PeriodStart: f.now, PeriodEnd: f.now.AddDate(0, 1, 0)})
 	f.srv.Forget(1)
 	body = get()
 	for _, want := range []string{"did not go through", "Update payment method", "past_due",

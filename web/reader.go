@@ -31,7 +31,7 @@ func (s *Server) reader(r *http.Request) (reader, error) {
 	key := sha256.Sum256([]byte(c.Value))
 	if e, ok := s.cache.get(key, now); ok {
 		s.metrics.sessions.WithLabelValues("cache").Inc()
-		return reader{Member: e.member, Access: paywall.AccessOf(e.subs, now), SignedIn: true}, nil
+		return reader{Member: e.member, Access: s.Policy.Access(e.subs, now), SignedIn: true}, nil
 	}
 	s.metrics.sessions.WithLabelValues("database").Inc()
 	e, err := s.lookup(r.Context(), key, c.Value, now)
@@ -41,7 +41,7 @@ func (s *Server) reader(r *http.Request) (reader, error) {
 		}
 		return reader{}, err
 	}
-	return reader{Member: e.member, Access: paywall.AccessOf(e.subs, now), SignedIn: true}, nil
+	return reader{Member: e.member, Access: s.Policy.Access(e.subs, now), SignedIn: true}, nil
 }
 
 // lookup reads a session and its member's subscriptions from the identity

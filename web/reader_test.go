@@ -140,7 +140,7 @@ func newCacheFixture(t testing.TB) *cacheFixture {
 	f.srv = &Server{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: base,
 		Accounts: f.accounts, Store: f.store, Now: func() time.Time { return f.now },
-		Metrics: prometheus.NewRegistry(), CacheTTL: time.Minute,
+		Metrics: prometheus.NewRegistry(), CacheTTL: time.Minute, Policy: paywall.DefaultPolicy,
 	}
 	f.handler = f.srv.Handler()
 	return f

@@ -119,6 +119,8 @@ type Server struct {
 	// CacheTTL bounds how long a session and its access are served from
 	// memory; 0 means DefaultCacheTTL.
 	CacheTTL time.Duration
+	// Policy is the configurable part of the access decision.
+	Policy paywall.Policy
 
 	metrics  metrics
 	cache    *readerCache

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+
+	"github.com/paywall/paywall"
 )
 
 // webhook stores a verified Stripe event and acknowledges it. Processing
@@ -27,10 +29,22 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	e, err := s.Verifier.Verify(payload, r.Header.Get("Stripe-Signature"), s.Now())
-	if err != nil {
+	switch {
+	case errors.Is(err, paywall.ErrOtherMode):
+		// Answering anything but 200 would make Stripe retry it for days.
+		s.metrics.webhooks.WithLabelValues("other_mode").Inc()
+		s.Log.Warn("event ignored", "event_id", e.ID, "event_type", e.Type,
+			"livemode", e.Livemode, "reason", "livemode differs from the Stripe key's mode")
+		writeJSON(w, http.StatusOK, map[string]any{"received": true, "ignored": "livemode"})
+		return nil
+	case err != nil:
 		s.metrics.webhooks.WithLabelValues("bad_signature").Inc()
 		s.Log.Warn("webhook refused", "request_id", requestIDOf(r.Context()), "error", err)
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid signature"})
+		msg := "invalid signature"
+		if !errors.Is(err, paywall.ErrBadSignature) {
+			msg = "not a Stripe event"
+		}
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
 		return nil
 	}
 	inserted, err := s.Store.SaveEvent(r.Context(), e)

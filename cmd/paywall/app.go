@@ -112,6 +112,7 @@ func (a *App) build(ctx context.Context, opts options) error {
 		Accounts: accounts, Store: a.store, Site: g, Received: a.worker.Poke, Now: time.Now,
 		Queued: a.outbox.Poke, Metrics: newRegistry(), Limits: opts.limits,
 		TrustedProxies: cfg.TrustedProxies, SessionMax: cfg.SessionMax,
+		Policy: cfg.Policy,
 	}
 	// A change to a member's subscriptions may queue mail and changes what
 	// they may read: wake the outbox and drop the member's cached access.
@@ -192,21 +193,32 @@ func (a *App) billing(ctx context.Context, srv *web.Server, opts options) error 
 	} else {
 		st := newStripe(cfg, opts.stripeHTTP)
 		srv.Checkout, srv.Portal = st, st
+		applied := a.worker.Applied
 		srv.Confirmer = &billing.Confirmer{Stripe: st, Store: a.store, Catalog: cfg.Catalog,
-			Now: time.Now, Applied: func(int64) { a.outbox.Poke() }}
+			Now: time.Now, Applied: applied}
 		dups := &billing.Duplicates{Stripe: st, Store: a.store, Now: time.Now,
 			Log: a.log.With("component", "duplicates"), Cancel: cfg.CancelDuplicates,
-			Applied: func(int64) { a.outbox.Poke() }}
+			Applied: applied}
 		a.worker.Inbox = dups.Watch(st.WatchCatalog(a.worker.Inbox))
 		a.stripe = st
+		if cfg.WebhookRefetch {
+			a.worker.Refetch = st
+		}
 		mode := "test"
-		if strings.HasPrefix(cfg.StripeSecretKey, "sk_live_") || strings.HasPrefix(cfg.StripeSecretKey, "rk_live_") {
+		if live(cfg.StripeSecretKey) {
 			mode = "live"
 		}
-		a.log.Info("billing mode", "mode", "stripe", "stripe_mode", mode, "api_base", apiBase(cfg))
+		a.log.Info("billing mode", "mode", "stripe", "stripe_mode", mode, "api_base", apiBase(cfg),
+			"webhook_refetch", cfg.WebhookRefetch)
 	}
-	srv.Verifier = billing.Verifier{Secrets: secrets}
+	srv.Verifier = billing.Verifier{Secrets: secrets, Tolerance: cfg.WebhookTolerance,
+		Livemode: live(cfg.StripeSecretKey)}
 	return nil
+}
+
+// live reports whether key is a live-mode Stripe key.
+func live(key string) bool {
+	return strings.HasPrefix(key, "sk_live_") || strings.HasPrefix(key, "rk_live_")
 }
 
 func apiBase(cfg config.Config) string {

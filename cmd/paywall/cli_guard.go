@@ -157,7 +157,7 @@ func explainReader(ctx context.Context, c *cli, r *paywall.Rule, email string) e
 	if err != nil {
 		return err
 	}
-	a := paywall.AccessOf(subs, time.Now())
+	a := c.cfg.Policy.Access(subs, time.Now())
 	plan, status := a.PlanID, string(a.Status)
 	if plan == "" {
 		plan = "none"

@@ -39,6 +39,8 @@ commands:
   stripe sync-plans [--dry-run]     make Stripe's products, prices and portal match paywall.toml
   stripe setup-webhook --url URL    create the webhook endpoint and print its signing secret
   stripe reconcile [--dry-run]      compare subscriptions with Stripe's and repair them
+  events    the webhook inbox: list [--failed] | show ID | replay ID | retry-failed |
+            send TYPE [--to URL] [--email E --plan P]
 `
 
 // errUsage marks a command line paywall does not understand: exit status 2.
@@ -80,6 +82,7 @@ var commands = map[string]command{
 	"mail":    mailCmd,
 	"guard":   guardCmd,
 	"stripe":  stripeCommand,
+	"events":  events,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

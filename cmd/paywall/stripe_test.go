@@ -175,6 +175,9 @@ func TestJourneyStripe(t *testing.T) {
 		"STRIPE_SECRET_KEY":     testKey,
 		"STRIPE_WEBHOOK_SECRET": testSecret,
 		"STRIPE_API_BASE":       api,
+		// stripe-mock is stateless: reading a subscription back returns its
+		// fixture, not the one this test's events describe.
+		"PAYWALL_WEBHOOK_REFETCH": "false",
 	})
 	c := app.client(t)
 
