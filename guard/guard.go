@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
 	"slices"
 	"sort"
@@ -242,6 +243,12 @@ func sitePath(u string) (string, bool) {
 	if !strings.HasPrefix(u, "/") || strings.Contains(u, "://") {
 		return "", false
 	}
+	// Hugo writes URLs percent-encoded (/posts/caf%C3%A9/) and files under
+	// their decoded names (posts/café/index.html): rules are kept by file.
+	u, err := url.PathUnescape(u)
+	if err != nil {
+		return "", false
+	}
 	clean := strings.TrimPrefix(path.Clean(u), "/")
 	if clean == "" {
 		return ".", true
@@ -274,8 +281,10 @@ func (g *Guard) Site() fs.FS { return g.site }
 // resource), else the page nearest above it, else nil.
 func (g *Guard) ruleFor(file string) *paywall.Rule {
 	for _, gl := range g.globs {
-		if globMatch(gl.pattern, "/"+file) {
-			return gl.rule
+		for _, name := range urlPaths(file) {
+			if globMatch(gl.pattern, name) {
+				return gl.rule
+			}
 		}
 	}
 	if rule, ok := g.exact[file]; ok {
@@ -289,6 +298,20 @@ func (g *Guard) ruleFor(file string) *paywall.Rule {
 			return nil
 		}
 	}
+}
+
+// urlPaths returns the URL paths that serve file: /premium/index.html is
+// also /premium/, so a path rule written either way gates it.
+func urlPaths(file string) []string {
+	name := "/" + file
+	if path.Base(file) != "index.html" {
+		return []string{name}
+	}
+	dir := path.Dir(name)
+	if dir != "/" {
+		dir += "/"
+	}
+	return []string{name, dir}
 }
 
 // globMatch matches name against pattern with path.Match, where a pattern
