@@ -58,7 +58,10 @@ const (
 
 // Access is what a member may read now.
 type Access struct {
-	PlanID string
+	PlanID string // the plan of the subscription lasting longest, for display
+	// Plans are every plan a live subscription grants now, PlanID first: a
+	// member who pays for two plans reads what either covers.
+	Plans  []string
 	Status Status
 	Until  time.Time // zero when access does not end on a known date
 	// Ending says the subscription is set to cancel at Until.
@@ -67,6 +70,11 @@ type Access struct {
 
 // Granted reports whether the access lets its holder read anything gated.
 func (a Access) Granted() bool { return a.PlanID != "" }
+
+// Has reports whether the access grants plan.
+func (a Access) Has(plan string) bool {
+	return plan != "" && (a.PlanID == plan || slices.Contains(a.Plans, plan))
+}
 
 // grants says, for each status, whether a subscription in it gives access.
 // past_due is handled apart because its access is time-limited.
@@ -90,14 +98,22 @@ func AccessOf(subs []Subscription, now time.Time) Access {
 // subscriptions grant access, the one lasting longest wins.
 func (p Policy) Access(subs []Subscription, now time.Time) Access {
 	var best Access
+	var plans []string
 	for _, s := range subs {
 		a, ok := p.accessOf(s, now)
 		if !ok {
 			continue
 		}
+		if !slices.Contains(plans, a.PlanID) {
+			plans = append(plans, a.PlanID)
+		}
 		if !best.Granted() || lasts(a, best) {
 			best = a
 		}
+	}
+	if best.Granted() {
+		best.Plans = append([]string{best.PlanID}, slices.DeleteFunc(plans,
+			func(p string) bool { return p == best.PlanID })...)
 	}
 	if !best.Granted() && len(subs) > 0 {
 		// Nothing grants: report the latest subscription's status for display.

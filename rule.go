@@ -1,7 +1,5 @@
 package paywall
 
-import "slices"
-
 // Rule says which plans may read a page of the site.
 type Rule struct {
 	Path  string   // the page's URL path, e.g. /posts/week0001/
@@ -41,8 +39,10 @@ func Decide(rule *Rule, signedIn bool, a Access) Decision {
 	if !signedIn {
 		return SignIn
 	}
-	if a.Granted() && slices.Contains(rule.Unlocking(), a.PlanID) {
-		return Allow
+	for _, plan := range rule.Unlocking() {
+		if a.Has(plan) {
+			return Allow
+		}
 	}
 	return Upgrade
 }

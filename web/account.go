@@ -234,7 +234,14 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 		Status: rd.Access.Status, Ending: rd.Access.Ending,
 		PastDue: rd.Access.Status == paywall.PastDue}
 	if rd.Access.Granted() {
-		p.PlanName = s.planName(rd.Access.PlanID)
+		names := make([]string, len(rd.Access.Plans))
+		for i, id := range rd.Access.Plans {
+			names[i] = s.planName(id)
+		}
+		p.PlanName = strings.Join(names, ", ")
+		if p.PlanName == "" {
+			p.PlanName = s.planName(rd.Access.PlanID)
+		}
 		p.Until = date(rd.Access.Until)
 	}
 	if subs, err := s.Store.Subscriptions(r.Context(), rd.Member.ID); err == nil && p.Until == "" {
