@@ -87,10 +87,11 @@ func (s *Server) authCheck(w http.ResponseWriter, r *http.Request) error {
 
 // forwardedPath decodes the path of a forwarded request URI as net/http
 // decodes a request's own. It is parsed by hand: url.ParseRequestURI would
-// read "//host/path" as a host and a different path than Caddy serves.
+// read "//host/path" as a host and a different path than Caddy serves. A
+// raw "#" stays in the path, as net/http (and so Caddy) keeps it there:
+// "/#/../posts/x/" names /posts/x/ to the file server behind.
 func forwardedPath(raw string) (string, bool) {
 	raw, _, _ = strings.Cut(raw, "?")
-	raw, _, _ = strings.Cut(raw, "#")
 	if !strings.HasPrefix(raw, "/") {
 		return "", false
 	}
