@@ -3,7 +3,6 @@ package web
 import (
 	"html/template"
 	"net/http"
-	"net/url"
 	"path"
 	"strings"
 
@@ -65,7 +64,7 @@ func (s *Server) deny(w http.ResponseWriter, r *http.Request, rule *paywall.Rule
 		// The teaser is HTML written by the site's own Hugo build.
 		Teaser:    template.HTML(rule.Teaser),
 		PlanNames: strings.Join(names, " or "),
-		Next:      url.QueryEscape(next),
+		Next:      next, // the template escapes it for the link's query
 	}
 	if rd.Access.Granted() {
 		p.CurrentPlan = s.planName(rd.Access.PlanID)

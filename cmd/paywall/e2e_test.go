@@ -351,6 +351,12 @@ func walkFromSetupMail(t *testing.T, app *testApp, c *http.Client) {
 		t.Errorf("401 page lacks the teaser or the sign-in link")
 	}
 	wantNoBody(t, "elite post signed out", out, "week0003")
+	if !strings.Contains(out.body, `/login?next=%2fposts%2fweek0003%2f"`) {
+		t.Errorf("401 page's sign-in link does not return to the post")
+	}
+	if !strings.Contains(out.body, `"isAccessibleForFree": false`) {
+		t.Errorf("401 page does not tell search engines the post is not free")
+	}
 
 	free := do(t, anon, "GET", "/posts/welcome/", nil)
 	wantStatus(t, "free post signed out", free, http.StatusOK)
