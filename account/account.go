@@ -130,6 +130,11 @@ func (l *Local) SetPassword(ctx context.Context, token, password string) (string
 	if err := checkPassword(password); err != nil {
 		return "", err
 	}
+	// A dead link costs no bcrypt: look it up before hashing. The link is
+	// used, atomically, only by SetPasswordWithLink below.
+	if _, err := l.Store.LinkMember(ctx, hashToken(token), Setup); err != nil {
+		return "", err
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), l.Cost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
