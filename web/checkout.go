@@ -232,11 +232,21 @@ func (s *Server) checkoutSuccess(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	s.render(w, r, http.StatusOK, "success", successPage(rd, status, email, paid, found))
+	member := false
+	if found {
+		m, err := s.Store.MemberByEmail(r.Context(), email)
+		if err != nil && paywall.KindOf(err) != paywall.NotFound {
+			return err
+		}
+		member = m.HasPassword
+	}
+	s.render(w, r, http.StatusOK, "success", successPage(rd, status, email, paid, found, member))
 	return nil
 }
 
-func successPage(rd reader, status paywall.CheckoutStatus, email string, paid, found bool) page {
+// successPage words the success page; hasPassword says the buyer is a
+// member who can sign in already, so no setup mail was sent.
+func successPage(rd reader, status paywall.CheckoutStatus, email string, paid, found, hasPassword bool) page {
 	p := page{Title: "Thank you", SignedIn: rd.SignedIn}
 	switch {
 	case status == paywall.CheckoutProcessing || (found && !paid):
@@ -248,6 +258,8 @@ func successPage(rd reader, status paywall.CheckoutStatus, email string, paid, f
 		p.Message = "This checkout was not completed, so nothing was charged."
 	case found && rd.SignedIn:
 		p.Message = "Your subscription is active. Enjoy your reading."
+	case found && hasPassword:
+		p.Message = "Your subscription is on your account " + email + ". Sign in to start reading."
 	case found:
 		p.Message = "We sent a link to " + email + ". Open it to choose your password and start reading."
 	default:
