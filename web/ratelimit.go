@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -12,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/paywall/paywall"
 )
 
 // Limit allows N requests per period Per, in bursts of up to N.
@@ -122,7 +127,11 @@ func (s *Server) limited(kind limitKind, h handlerFunc) handlerFunc {
 		pair := s.limiters[kind]
 		ok, wait := pair[0].allow(s.clientIP(r), now)
 		if ok && pair[1] != nil {
-			if email := formEmail(r); email != "" {
+			email, err := requestEmail(r)
+			if err != nil {
+				return paywall.Errorf(paywall.Invalid, "The form could not be read.")
+			}
+			if email != "" {
 				ok, wait = pair[1].allow(email, now)
 			}
 		}
@@ -134,15 +143,28 @@ func (s *Server) limited(kind limitKind, h handlerFunc) handlerFunc {
 	}
 }
 
-// formEmail returns the form's email, normalised as accounts compare it.
-// Parsing here leaves r.PostForm filled for the handler; a JSON body is
-// left unread (ParseForm reads only form bodies).
-func formEmail(r *http.Request) string {
+// requestEmail returns the email of a form or JSON body, normalised as
+// accounts compare it. A form is parsed here, leaving r.PostForm filled for
+// the handler; a JSON body is read and put back for it. An unreadable form
+// is an error; a JSON body that does not decode is the handler's to refuse.
+func requestEmail(r *http.Request) (string, error) {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 64<<10))
+		if err != nil {
+			return "", err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		var v struct {
+			Email string `json:"email"`
+		}
+		json.Unmarshal(b, &v)
+		return strings.ToLower(strings.TrimSpace(v.Email)), nil
+	}
 	r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		return ""
+		return "", err
 	}
-	return strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
+	return strings.ToLower(strings.TrimSpace(r.PostForm.Get("email"))), nil
 }
 
 func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {

@@ -309,3 +309,29 @@ func TestEmailChange(t *testing.T) {
 	wantStatus(t, "new address", do(t, app.client(t), "POST", "/login",
 		url.Values{"email": {newAddr}, "password": {password}}), http.StatusSeeOther)
 }
+
+// TestRateLimitsJSONAndBadForms: the per-email checkout limit holds for JSON
+// as for forms, and an unreadable form on a limited route is a 400.
+func TestRateLimitsJSONAndBadForms(t *testing.T) {
+	app := startApp(t, nil)
+	c := app.client(t)
+	body := map[string]string{"plan": "basic", "email": "same@example.test"}
+	for i := range 10 {
+		wantStatus(t, "JSON checkout "+strconv.Itoa(i+1), postJSON(t, c, "/api/checkout", body), http.StatusOK)
+	}
+	wantStatus(t, "11th JSON checkout for one email", postJSON(t, c, "/api/checkout", body),
+		http.StatusTooManyRequests)
+
+	for _, route := range []string{"/login", "/login/link", "/api/checkout"} {
+		req, _ := http.NewRequest("POST", publicOrigin+route, strings.NewReader("email=%zz&plan=basic"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := app.client(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("POST %s with a broken form: %d, want 400", route, resp.StatusCode)
+		}
+	}
+}
