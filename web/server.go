@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -155,13 +157,6 @@ func (s *Server) Handler() http.Handler {
 	route("GET /checkout/simulated/{id}", s.simulatedPage)
 	form("POST /checkout/simulated/{id}", s.simulatedComplete)
 
-	// Stripe never follows redirects, so every spelling is answered in place,
-	// and any method other than POST gets 405 rather than the site's 404.
-	for _, p := range []string{"/webhooks/stripe", "/webhooks/stripe/{$}",
-		"/api/stripe-webhook", "/api/stripe-webhook/{$}"} {
-		route(p, s.webhook)
-	}
-
 	route("GET /login", s.loginPage)
 	form("POST /login", s.limited(signInLimit, s.login))
 	form("POST /logout", s.logout)
@@ -177,7 +172,23 @@ func (s *Server) Handler() http.Handler {
 	form("POST /account/email/confirm", s.limited(setupLimit, s.confirmEmailChange))
 
 	route("/", s.site)
-	return s.requestID(s.recoverPanics(mux))
+	return s.requestID(s.recoverPanics(s.webhooksFirst(mux)))
+}
+
+// webhooksFirst answers the webhook paths before the route table sees them.
+// Stripe never follows redirects, and ServeMux redirects unclean paths
+// (/webhooks/stripe//), so every spelling is answered in place; any method
+// other than POST gets 405 rather than the site's 404.
+func (s *Server) webhooksFirst(next http.Handler) http.Handler {
+	webhook := s.adapt(s.webhook)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch strings.TrimSuffix(path.Clean("/"+r.URL.Path), "/") {
+		case "/webhooks/stripe", "/api/stripe-webhook":
+			webhook.ServeHTTP(w, r)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 // NewHTTPServer returns an http.Server for h with every timeout set: a slow

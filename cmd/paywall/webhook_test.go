@@ -134,6 +134,8 @@ func TestWebhookHostileDeliveries(t *testing.T) {
 		{"trailing slash", signed(valid, newSecret, 0).to("/webhooks/stripe/"), 200},
 		{"legacy path", signed(valid, newSecret, 0).to("/api/stripe-webhook"), 200},
 		{"legacy path, trailing slash", signed(valid, newSecret, 0).to("/api/stripe-webhook/"), 200},
+		{"double slash", signed(valid, newSecret, 0).to("/webhooks/stripe//"), 200},
+		{"dot segment", signed(valid, newSecret, 0).to("/webhooks/./stripe"), 200},
 		{"missing header", webhookRequest{body: valid}, 400},
 		{"wrong secret", signed(valid, "whsec_someone_else", 0), 400},
 		{"body re-encoded", mismatched(reencoded, valid, newSecret, 0), 400},
