@@ -151,10 +151,17 @@ func (o *Outbox) send(ctx context.Context, m paywall.Outgoing) error {
 func humanDuration(d time.Duration) string {
 	switch {
 	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
-		return fmt.Sprintf("%d days", d/(24*time.Hour))
+		return count(int64(d/(24*time.Hour)), "day")
 	case d >= time.Hour:
-		return fmt.Sprintf("%d hours", d/time.Hour)
+		return count(int64(d/time.Hour), "hour")
 	default:
-		return fmt.Sprintf("%d minutes", d/time.Minute)
+		return count(max(int64(d/time.Minute), 1), "minute")
 	}
+}
+
+func count(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
