@@ -20,8 +20,8 @@ import (
 	"github.com/paywall/paywall/sqlite"
 )
 
-const eventsUsage = `paywall events list [--failed] | show ID | replay ID | retry-failed |
-               send TYPE [--to URL] [--email E --plan P]`
+const eventsUsage = "paywall events list [--failed] | show ID | replay ID | retry-failed | " +
+	"send TYPE [--to URL] [--email E --plan P]"
 
 // events inspects and repairs the webhook inbox, and sends test events.
 func events(ctx context.Context, c *cli, args []string) error {

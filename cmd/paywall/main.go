@@ -52,8 +52,8 @@ func main() {
 	stop()
 	switch {
 	case errors.Is(err, errUsage):
-		fmt.Fprintln(os.Stderr, "paywall:", err)
-		fmt.Fprint(os.Stderr, usage)
+		// One line, as every error; `paywall help` lists the commands.
+		fmt.Fprintf(os.Stderr, "paywall: %v (paywall help lists the commands)\n", err)
 		os.Exit(2)
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "paywall:", err)
