@@ -224,8 +224,15 @@ func (l *Local) SignInWithLink(ctx context.Context, token string) (string, error
 // member's sign-in address.
 func (l *Local) RequestEmailChange(ctx context.Context, member int64, email string) error {
 	email = strings.TrimSpace(email)
-	if other, err := l.Store.MemberByEmail(ctx, email); err == nil && other.ID != member {
-		return paywall.Errorf(paywall.Conflict, "Another account uses %s already.", email)
+	// An address another account uses gets no link, and the answer is the
+	// same as for a free one: the form must not tell members which
+	// addresses have accounts.
+	other, err := l.Store.MemberByEmail(ctx, email)
+	switch {
+	case err == nil && other.ID != member:
+		return nil
+	case err != nil && paywall.KindOf(err) != paywall.NotFound:
+		return err
 	}
 	return l.Store.RequestEmailChange(ctx, member, email, requestID())
 }

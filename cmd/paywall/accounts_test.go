@@ -156,6 +156,21 @@ func TestUnknownEmailAnswersAlike(t *testing.T) {
 	if n := app.mailCount(stranger); n != 0 {
 		t.Errorf("%d mails to an address without an account", n)
 	}
+
+	// A signed-in member asking to move to another member's address is
+	// answered as for a free address, and no link goes out.
+	c := app.client(t)
+	app.member(t, c, "mover@example.test")
+	taken := do(t, c, "POST", "/account/email", url.Values{"email": {buyer}})
+	free := do(t, c, "POST", "/account/email", url.Values{"email": {stranger}})
+	if taken.status != free.status || clean(taken.body, buyer) != clean(free.body, stranger) {
+		t.Errorf("email change answers %d for a taken address and %d for a free one",
+			taken.status, free.status)
+	}
+	app.nthMail(t, stranger, 1) // the free address gets its link
+	if n := app.mailCount(buyer); n != 2 {
+		t.Errorf("%d mails to the taken address, want its setup and sign-in mails only", n)
+	}
 }
 
 func TestCrossOriginPostRefused(t *testing.T) {
