@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -105,7 +106,14 @@ func guardExplain(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	target := g.Resolve(strings.SplitN(fl.Arg(0), "?", 2)[0])
+	// Decode the path as net/http decodes a request's, so that explain
+	// decides exactly what the server would: /posts%2fweek0003%2f included.
+	raw := strings.SplitN(fl.Arg(0), "?", 2)[0]
+	urlPath, err := url.PathUnescape(raw)
+	if err != nil {
+		return fmt.Errorf("%w: %q is not a valid URL path: %v", errUsage, raw, err)
+	}
+	target := g.Resolve(urlPath)
 	w := c.stdout
 	fmt.Fprintf(w, "path:      %s\n", fl.Arg(0))
 	switch {

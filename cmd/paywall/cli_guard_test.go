@@ -67,6 +67,10 @@ func TestGuardExplain(t *testing.T) {
 			"rule:      none: the file is free", "decision:  allow (200)"}},
 		{"redirect", []string{"/posts/week0003"}, []string{"canonical: redirect to /posts/week0003/"}},
 		{"manifest", []string{"/paywall-manifest.json"}, []string{"canonical: no file (404)"}},
+		{"encoded, as a browser may send it", []string{"/posts%2f%77eek0003%2f"}, []string{
+			"canonical: posts/week0003/index.html",
+			"decision:  sign in (401)",
+		}},
 	}
 	for _, tt := range tests {
 		out, err := runCLI(t, vars, append([]string{"guard", "explain"}, tt.args...)...)
