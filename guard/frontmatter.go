@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 	"go.yaml.in/yaml/v3"
@@ -133,7 +134,24 @@ func contentURL(p string, fm frontMatter) string {
 	if len(segs) == 0 {
 		return "/"
 	}
+	for i, seg := range segs {
+		segs[i] = hugoPathSegment(seg)
+	}
 	return strings.ToLower("/" + strings.Join(segs, "/") + "/")
+}
+
+// hugoPathSegment sanitizes one segment of a path as Hugo does for the
+// paths it derives from file names and slugs: spaces become hyphens, and
+// only letters, digits, marks and a few punctuation characters stay.
+func hugoPathSegment(seg string) string {
+	seg = strings.ReplaceAll(strings.TrimSpace(seg), " ", "-")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) ||
+			strings.ContainsRune("%._-#+~@", r) {
+			return r
+		}
+		return -1
+	}, seg)
 }
 
 // aliasURLs returns the URLs Hugo publishes aliases at: a relative alias

@@ -154,7 +154,13 @@ func (g *Guard) add(p page, cat paywall.Catalog) error {
 				return fmt.Errorf("page %s (%s) names the unknown plan %q", p.URL, p.File, plan)
 			}
 		}
-		rule = &paywall.Rule{Path: p.URL, Plans: slices.Clone(p.Plans),
+		// The rule names the page by its decoded path, /posts/café/, as
+		// logs, explain and the front-matter fallback do.
+		shown, err := url.PathUnescape(p.URL)
+		if err != nil {
+			shown = p.URL
+		}
+		rule = &paywall.Rule{Path: shown, Plans: slices.Clone(p.Plans),
 			Unlocks: cat.Unlocking(p.Plans), Title: p.Title, Teaser: p.Teaser,
 			Source: g.sourceOf(p)}
 		g.rules = append(g.rules, rule)

@@ -29,6 +29,10 @@ var casesTable = []want{
 	// slug renames the page's directory; the file name is not a URL.
 	{"/posts/renamed/", "posts/renamed/index.html", "/posts/renamed/", []string{"pro"}},
 	{"/posts/slugged/", "", "", nil},
+	// Hugo makes a slug with spaces a path with hyphens, and writes a
+	// non-ASCII URL percent-encoded, its file under the decoded name.
+	{"/posts/my-secret-post/", "posts/my-secret-post/index.html", "/posts/my-secret-post/", []string{"basic"}},
+	{"/posts/café/", "posts/café/index.html", "/posts/café/", []string{"pro"}},
 	// url moves the page out of its section, to a directory or to a file.
 	{"/special/offer/", "special/offer/index.html", "/special/offer/", []string{"elite"}},
 	{"/files/gated.html", "files/gated.html", "/files/gated.html", []string{"basic"}},
