@@ -395,7 +395,7 @@ func checkIdentityHeaders(t *testing.T, proxy *testApp, members map[string]strin
 		"X-Forwarded-User": "elite@example.test", "X-Forwarded-Email": "elite@example.test",
 		"X-Remote-User": "elite@example.test", "Remote-User": "elite@example.test",
 		"X-Auth-Request-Email": "elite@example.test", "X-Paywall-Plan": "elite",
-		"Authorization": "Bearer " + strings.TrimPrefix(members["elite"], "paywall_session="),
+		"Authorization":   "Bearer " + strings.TrimPrefix(members["elite"], "paywall_session="),
 		"X-Forwarded-Uri": "/", "X-Forwarded-Method": "GET", "X-Original-URL": "/",
 		"X-Forwarded-For": "127.0.0.1",
 	}
