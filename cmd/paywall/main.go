@@ -39,6 +39,7 @@ commands:
   stripe sync-plans [--dry-run]     make Stripe's products, prices and portal match paywall.toml
   stripe setup-webhook --url URL    create the webhook endpoint and print its signing secret
   stripe reconcile [--dry-run]      compare subscriptions with Stripe's and repair them
+  health [--url URL]                exit 0 when the running paywall's /healthz answers 200
 `
 
 // errUsage marks a command line paywall does not understand: exit status 2.
@@ -80,6 +81,7 @@ var commands = map[string]command{
 	"mail":    mailCmd,
 	"guard":   guardCmd,
 	"stripe":  stripeCommand,
+	"health":  health,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
