@@ -369,6 +369,11 @@ func checkSpellingsThrough(t *testing.T, proxy *testApp, members map[string]stri
 						want.last.status, want.verdict)
 				}
 				if who != "with the plan" {
+					// A refused reader gets paywall's own answer: the teaser and its plans.
+					if last.status == want.last.status && sp.method == "GET" && !bytes.Equal(last.body, want.last.body) {
+						t.Errorf("%s: through Caddy the %d page differs from paywall's:\n%.300s", what,
+							last.status, last.body)
+					}
 					for _, r := range chain {
 						for _, s := range secret {
 							if bytes.Contains(r.body, []byte(s)) {
