@@ -204,6 +204,7 @@ func TestCaddy(t *testing.T) {
 			checkWebhooksThrough(t, app, proxy)
 			checkSpellingsThrough(t, proxy, members, direct)
 			checkIdentityHeaders(t, proxy, members)
+			checkInternal(t, proxy)
 			checkClientAddress(t, proxy, fmt.Sprintf("127.0.0.%d", 10+2*i), fmt.Sprintf("127.0.0.%d", 11+2*i))
 		})
 	}
@@ -417,6 +418,20 @@ func checkIdentityHeaders(t *testing.T, proxy *testApp, members map[string]strin
 			}
 		} else if r.status != http.StatusForbidden {
 			t.Errorf("GET %s as basic with identity headers: %d, want 403", target, r.status)
+		}
+	}
+}
+
+// checkInternal: paywall's metrics and its forward_auth target are not
+// served to the public, however they are spelled.
+func checkInternal(t *testing.T, proxy *testApp) {
+	t.Helper()
+	for _, target := range []string{"/metrics", "//metrics", "/./metrics", "/%6detrics", "/METRICS",
+		"/auth/check", "/auth//check", "/Auth/Check"} {
+		h := map[string]string{"X-Forwarded-Uri": "/posts/welcome/", "X-Forwarded-Method": "GET"}
+		r := sendOnce(t, proxy, "GET", target, h, "")
+		if r.status != http.StatusNotFound || bytes.Contains(r.body, []byte("paywall_")) {
+			t.Errorf("GET %s through Caddy: %d, want 404 without metrics", target, r.status)
 		}
 	}
 }
