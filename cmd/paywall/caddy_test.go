@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -523,5 +524,48 @@ func TestAssetsFree(t *testing.T) {
 	})
 	if err != nil || n == 0 {
 		t.Fatalf("no asset of the example site under %v: %v", patterns, err)
+	}
+}
+
+// TestCaddyDropsIdentityHeaders puts each shipped Caddyfile in front of a
+// server that records what arrives: headers naming a user never reach the
+// upstream, and X-Forwarded-For names the client as Caddy saw it.
+func TestCaddyDropsIdentityHeaders(t *testing.T) {
+	if _, err := buildCaddy(); err != nil {
+		missing(t, "Caddy unavailable: %v", err)
+	}
+	got := make(chan http.Header, 10)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+		io.WriteString(w, "recorded\n")
+	}))
+	defer upstream.Close()
+	siteDir := siteOnDisk(t)
+	claims := map[string]string{
+		"X-Forwarded-User": "elite@example.test", "X-Forwarded-Email": "elite@example.test",
+		"X-Forwarded-Groups": "admins", "X-Forwarded-Preferred-Username": "elite",
+		"X-Auth-Request-User": "elite", "X-Auth-Request-Email": "elite@example.test",
+		"X-Remote-User": "elite", "Remote-User": "elite", "Authorization": "Bearer anything",
+		"X-Original-URL": "/posts/week0003/", "X-Rewrite-URL": "/posts/week0003/",
+		"X-Forwarded-Uri": "/posts/week0003/", "X-Forwarded-Method": "GET", "X-Paywall-Plan": "elite",
+		"X-Forwarded-For": "203.0.113.7",
+	}
+	for _, f := range shippedCaddyfiles {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			proxy := startCaddy(t, f, &testApp{addr: strings.TrimPrefix(upstream.URL, "http://")}, siteDir)
+			r := sendFrom(t, proxy.addr, "127.0.0.20", "GET", "/api/me", claims, "")
+			if r.status != http.StatusOK {
+				t.Fatalf("GET /api/me through Caddy: %d", r.status)
+			}
+			h := <-got
+			for k := range claims {
+				if k != "X-Forwarded-For" && h.Get(k) != "" {
+					t.Errorf("%s reached the upstream: %q", k, h.Get(k))
+				}
+			}
+			if xff := h.Values("X-Forwarded-For"); len(xff) != 1 || xff[0] != "127.0.0.20" {
+				t.Errorf("X-Forwarded-For at the upstream %q, want the client's 127.0.0.20 alone", xff)
+			}
+		})
 	}
 }
