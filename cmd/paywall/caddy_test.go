@@ -52,9 +52,10 @@ func buildCaddy() (string, error) {
 		if err != nil {
 			cache = os.TempDir()
 		}
-		dir := filepath.Join(cache, "paywall-caddy-"+string(m[1]))
+		version := string(m[1])
+		dir := filepath.Join(cache, "paywall-caddy-"+version)
 		bin := filepath.Join(dir, "caddy")
-		if _, err := os.Stat(bin); err == nil {
+		if caddyVersionIs(bin, version) {
 			caddyBin = bin
 			return
 		}
@@ -70,11 +71,24 @@ func buildCaddy() (string, error) {
 			caddyErr = fmt.Errorf("build Caddy %s: %v: %s", m[1], err, out)
 			return
 		}
-		if caddyErr = os.Rename(tmp, bin); caddyErr == nil {
-			caddyBin = bin
+		if caddyErr = os.Rename(tmp, bin); caddyErr != nil {
+			return
 		}
+		if !caddyVersionIs(bin, version) {
+			caddyErr = fmt.Errorf("the Caddy built from %s is not %s", caddyModule, version)
+			return
+		}
+		caddyBin = bin
 	})
 	return caddyBin, caddyErr
+}
+
+// caddyVersionIs reports whether the binary at bin is Caddy at version, as
+// its build information says (`caddy version` says "unknown" for a build
+// from a module).
+func caddyVersionIs(bin, version string) bool {
+	out, err := exec.Command(bin, "build-info").Output()
+	return err == nil && bytes.Contains(out, []byte("\tgithub.com/caddyserver/caddy/v2\t"+version+"\t"))
 }
 
 // caddyEnv is the environment Caddy runs in for a test: its home and data
