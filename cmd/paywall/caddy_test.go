@@ -457,7 +457,8 @@ func checkInternal(t *testing.T, proxy *testApp) {
 // run signs in from two loopback addresses of its own.
 func checkClientAddress(t *testing.T, proxy *testApp, from, other string) {
 	t.Helper()
-	form := url.Values{"email": {"nobody@example.test"}, "password": {"wrong password"}}.Encode()
+	// An email of its own, so that only the per-address limit can refuse.
+	form := url.Values{"email": {"nobody-" + from + "@example.test"}, "password": {"wrong password"}}.Encode()
 	status := func(src string, i int) int {
 		h := map[string]string{"Content-Type": "application/x-www-form-urlencoded",
 			"Content-Length": fmt.Sprint(len(form)), "X-Forwarded-For": fmt.Sprintf("203.0.113.%d", i),
