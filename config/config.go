@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	pathpkg "path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -166,8 +167,8 @@ func Parse(vars map[string]string, defaultPlans []byte) (Config, error) {
 			c.AllowLeaks, err = parseBool("PAYWALL_ALLOW_LEAKS", get("PAYWALL_ALLOW_LEAKS", "false"))
 			return
 		},
-		func() error { return checkProduction(c) },
 		func() error { return parseLifecycle(&c, get) },
+		func() error { return checkProduction(c, get) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -383,8 +384,9 @@ func parseEvery(name, raw string) (time.Duration, error) {
 	return d, nil
 }
 
-// checkProduction refuses the settings that are only safe on a laptop.
-func checkProduction(c Config) error {
+// checkProduction refuses the settings that are only safe on a laptop, each
+// with one line naming its variable.
+func checkProduction(c Config, get func(k, def string) string) error {
 	if !c.Production() {
 		return nil
 	}
@@ -392,8 +394,26 @@ func checkProduction(c Config) error {
 		return fmt.Errorf("STRIPE_SECRET_KEY: required when PAYWALL_ENV=production " +
 			"(simulated checkout takes no payment)")
 	}
+	if !stripeKey.MatchString(c.StripeSecretKey) {
+		return fmt.Errorf("STRIPE_SECRET_KEY: not a whole Stripe key (sk_live_…, sk_test_…, rk_live_… " +
+			"or rk_test_… and letters and digits only) when PAYWALL_ENV=production")
+	}
+	for _, s := range c.WebhookSecrets {
+		if !webhookSecret.MatchString(s) {
+			return fmt.Errorf("STRIPE_WEBHOOK_SECRET: not a whole signing secret (whsec_ and letters " +
+				"and digits only) when PAYWALL_ENV=production")
+		}
+	}
+	if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "https://") {
+		return fmt.Errorf("STRIPE_API_BASE: must be unset or https when PAYWALL_ENV=production " +
+			"(a test server takes no payment)")
+	}
 	if c.BaseURL.Scheme != "https" {
 		return fmt.Errorf("PAYWALL_BASE_URL: must be https when PAYWALL_ENV=production")
+	}
+	if get("FIREBASE_AUTH_EMULATOR_HOST", "") != "" {
+		return fmt.Errorf("FIREBASE_AUTH_EMULATOR_HOST: must be unset when PAYWALL_ENV=production " +
+			"(with it, Firebase's SDK accepts unsigned tokens)")
 	}
 	if c.Mail == "log" {
 		return fmt.Errorf("PAYWALL_MAIL: log only prints mail; use smtp or sendgrid " +
@@ -403,8 +423,16 @@ func checkProduction(c Config) error {
 		return fmt.Errorf("SMTP_URL: tls=none sends passwords and links in the clear; " +
 			"refused for a remote host when PAYWALL_ENV=production")
 	}
+	if c.SendGridAPIBase != "" && !strings.HasPrefix(c.SendGridAPIBase, "https://") {
+		return fmt.Errorf("SENDGRID_API_BASE: must be unset or https when PAYWALL_ENV=production")
+	}
 	return nil
 }
+
+var (
+	stripeKey     = regexp.MustCompile(`^[sr]k_(live|test)_[A-Za-z0-9]+$`)
+	webhookSecret = regexp.MustCompile(`^whsec_[A-Za-z0-9]+$`)
+)
 
 // plansFile is the shape of paywall.toml.
 type plansFile struct {

@@ -41,6 +41,7 @@ commands:
   stripe reconcile [--dry-run]      compare subscriptions with Stripe's and repair them
   events    the webhook inbox: list [--failed] | show ID | replay ID | retry-failed |
             send TYPE [--to URL] [--email E --plan P]
+  health [--url URL]                exit 0 when the running paywall's /healthz answers 200
 `
 
 // errUsage marks a command line paywall does not understand: exit status 2.
@@ -83,6 +84,7 @@ var commands = map[string]command{
 	"guard":   guardCmd,
 	"stripe":  stripeCommand,
 	"events":  events,
+	"health":  health,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
