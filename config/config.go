@@ -26,7 +26,7 @@ import (
 type Config struct {
 	Addr         string
 	BaseURL      *url.URL
-	DatabasePath string // the SQLite file
+	DatabasePath string // the SQLite file, or a postgres:// URL
 	SiteDir      string // "" means the embedded example site
 	ContentDir   string // "" means the embedded example content
 	PlansFile    string // "" means the embedded example plans
@@ -215,11 +215,26 @@ func parseDatabase(raw string) (string, error) {
 		}
 		return path, nil
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
-		// TODO(#8): PostgreSQL through pgx, for several replicas.
-		return "", fmt.Errorf("PAYWALL_DATABASE_URL: PostgreSQL is not supported yet; use sqlite:PATH")
+		// Several replicas share one PostgreSQL database; the store opens
+		// the URL as it is, so pgx reads its parameters (sslmode,
+		// search_path …).
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			return "", fmt.Errorf("PAYWALL_DATABASE_URL: %q is not a postgres://HOST/DATABASE URL",
+				redacted(raw, u))
+		}
+		return raw, nil
 	default:
 		return "", fmt.Errorf("PAYWALL_DATABASE_URL: %q is neither sqlite:PATH nor postgres://…", raw)
 	}
+}
+
+// redacted hides a URL's password, for an error message.
+func redacted(raw string, u *url.URL) string {
+	if u == nil {
+		return "postgres://…"
+	}
+	return u.Redacted()
 }
 
 func checkDir(name, dir string) error {

@@ -122,6 +122,9 @@ func TestParseDatabaseURL(t *testing.T) {
 		{"sqlite:data/x.db", "data/x.db"},
 		{"sqlite://data/x.db", "data/x.db"},
 		{"sqlite:/abs/x.db", "/abs/x.db"},
+		{"postgres://pw@db.internal:5432/pw?sslmode=require",
+			"postgres://pw@db.internal:5432/pw?sslmode=require"},
+		{"postgresql://localhost/pw", "postgresql://localhost/pw"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
@@ -167,8 +170,11 @@ func TestParseBadValue(t *testing.T) {
 			"PAYWALL_DATABASE_URL", "mysql"},
 		{"database sqlite without file", map[string]string{"PAYWALL_DATABASE_URL": "sqlite:"},
 			"PAYWALL_DATABASE_URL", "no file"},
-		{"database postgres", map[string]string{"PAYWALL_DATABASE_URL": "postgres://pw@localhost/pw"},
-			"PAYWALL_DATABASE_URL", "PostgreSQL"},
+		{"database postgres without host", map[string]string{"PAYWALL_DATABASE_URL": "postgres:///pw"},
+			"PAYWALL_DATABASE_URL", "postgres://HOST/DATABASE"},
+		{"database postgres unparsable", map[string]string{
+			"PAYWALL_DATABASE_URL": "postgres://pw:secret@localhost:port/pw"},
+			"PAYWALL_DATABASE_URL", "postgres://HOST/DATABASE"},
 		{"site dir is a file", map[string]string{"PAYWALL_SITE_DIR": file}, "PAYWALL_SITE_DIR", file},
 		{"site dir missing", map[string]string{"PAYWALL_SITE_DIR": file + ".d"}, "PAYWALL_SITE_DIR", ""},
 		{"content dir missing", map[string]string{"PAYWALL_CONTENT_DIR": file + ".d"},

@@ -70,7 +70,7 @@ func (a *App) build(ctx context.Context, opts options) error {
 	if err != nil {
 		return err
 	}
-	log.Info("database ready", "database", "sqlite:"+cfg.DatabasePath, "migrations_applied", n)
+	log.Info("database ready", "database", sqlite.Describe(cfg.DatabasePath), "migrations_applied", n)
 
 	g, err := loadGuard(cfg)
 	if err != nil {
