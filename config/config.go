@@ -37,6 +37,10 @@ type Config struct {
 	// ReconcileEvery is how often serve compares local state with Stripe's
 	// and repairs it; 0 means never.
 	ReconcileEvery time.Duration
+	// ClaimLease is how long a replica on PostgreSQL keeps the events and
+	// mails it took up from the others; past it, work a crashed replica
+	// claimed is taken up again (PAYWALL_CLAIM_LEASE).
+	ClaimLease time.Duration
 	// CancelDuplicates cancels and refunds a member's second live
 	// subscription; off, it is only logged.
 	CancelDuplicates bool
@@ -148,6 +152,10 @@ func Parse(vars map[string]string, defaultPlans []byte) (Config, error) {
 		},
 		func() (err error) {
 			c.ReconcileEvery, err = parseEvery("PAYWALL_RECONCILE_EVERY", get("PAYWALL_RECONCILE_EVERY", ""))
+			return
+		},
+		func() (err error) {
+			c.ClaimLease, err = parseLease(get("PAYWALL_CLAIM_LEASE", "2m"))
 			return
 		},
 		func() error {
@@ -394,6 +402,16 @@ func parseEvery(name, raw string) (time.Duration, error) {
 	d, err := time.ParseDuration(raw)
 	if err != nil || d < time.Minute {
 		return 0, fmt.Errorf("%s: %q is not a duration of at least 1m (for example 6h), or off", name, raw)
+	}
+	return d, nil
+}
+
+// parseLease reads PAYWALL_CLAIM_LEASE: long enough to apply a batch of
+// events or send a batch of mails, which a second or more always is.
+func parseLease(raw string) (time.Duration, error) {
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("PAYWALL_CLAIM_LEASE: %q is not a duration of at least 1s (for example 2m)", raw)
 	}
 	return d, nil
 }

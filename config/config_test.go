@@ -40,6 +40,7 @@ func TestParseDefaults(t *testing.T) {
 		{"Addr", c.Addr, "localhost:5000"},
 		{"BaseURL", c.BaseURL.String(), "http://localhost:5000"},
 		{"DatabasePath", c.DatabasePath, "data/paywall.db"},
+		{"ClaimLease", c.ClaimLease.String(), "2m0s"},
 		{"SiteDir", c.SiteDir, ""},
 		{"ContentDir", c.ContentDir, ""},
 		{"PlansFile", c.PlansFile, ""},
@@ -170,6 +171,10 @@ func TestParseBadValue(t *testing.T) {
 			"PAYWALL_DATABASE_URL", "mysql"},
 		{"database sqlite without file", map[string]string{"PAYWALL_DATABASE_URL": "sqlite:"},
 			"PAYWALL_DATABASE_URL", "no file"},
+		{"claim lease too short", map[string]string{"PAYWALL_CLAIM_LEASE": "10ms"},
+			"PAYWALL_CLAIM_LEASE", "at least 1s"},
+		{"claim lease not a duration", map[string]string{"PAYWALL_CLAIM_LEASE": "soon"},
+			"PAYWALL_CLAIM_LEASE", "soon"},
 		{"database postgres without host", map[string]string{"PAYWALL_DATABASE_URL": "postgres:///pw"},
 			"PAYWALL_DATABASE_URL", "postgres://HOST/DATABASE"},
 		{"database postgres unparsable", map[string]string{

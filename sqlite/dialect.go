@@ -58,7 +58,7 @@ var postgresDialect = &dialect{
 	// One key for every change: the same order SQLite's single writer
 	// gives, so a member's effects never interleave across replicas.
 	lockApply: `SELECT pg_advisory_xact_lock(7262311200)`,
-	notify:    `SELECT pg_notify('` + forgetChannel + `', CAST(? AS TEXT))`,
+	notify:    `SELECT pg_notify('` + forgetChannel + `', current_schema() || ':' || CAST(? AS TEXT))`,
 }
 
 // rebind turns a query into this dialect's text.
