@@ -64,6 +64,9 @@ func newLimiters(l Limits) limiters {
 }
 
 // keyedLimiter is one token bucket (golang.org/x/time/rate) per key.
+//
+// TODO(#8): the buckets live in each process, so N replicas on one
+// PostgreSQL database allow N times the budget; keep them in the database.
 type keyedLimiter struct {
 	limit Limit
 	mu    sync.Mutex

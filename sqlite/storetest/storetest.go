@@ -37,8 +37,11 @@ func (d DB) URL(t testing.TB) string {
 
 // Each runs fn once per database: SQLite, then PostgreSQL, which skips
 // with the reason when it is not configured (and fails under CI=true).
+// Tests run this way run in parallel with each other: each has its own
+// database, and most of their time is spent waiting for it.
 func Each(t *testing.T, fn func(t *testing.T, db DB)) {
 	t.Helper()
+	t.Parallel()
 	for _, d := range []DB{{"sqlite"}, {"postgres"}} {
 		t.Run(d.Name, func(t *testing.T) {
 			if d.Name == "postgres" {
