@@ -257,7 +257,8 @@ func dbState(t *testing.T, db *sql.DB) []string {
 // checkMailsOnce counts the mails the processes' log mailers sent. Each is
 // sent once, except that a process killed between the provider's
 // acceptance and recording it (a "mail sent" without its "mail
-// delivered") leaves that mail to be sent again.
+// delivered") may leave that mail to be sent again: at least once, never
+// lost, and never more than the sends in flight at the kill.
 func checkMailsOnce(t *testing.T, want int, logs ...string) {
 	t.Helper()
 	sends := map[string]int{}
@@ -293,8 +294,11 @@ func checkMailsOnce(t *testing.T, want int, logs ...string) {
 	if len(sends) != want {
 		t.Errorf("%d distinct mails sent, want %d", len(sends), want)
 	}
-	if twice != inFlight {
-		t.Errorf("%d mails sent more than once, want %d (in flight at the kill)", twice, inFlight)
+	// A mail in flight at the kill was sent again unless its sent_at was
+	// committed just before the kill took the log line that follows.
+	if twice > inFlight {
+		t.Errorf("%d mails sent more than once, want at most %d (in flight at the kill)",
+			twice, inFlight)
 	}
-	t.Logf("%d mails sent, %d again after the kill", len(sends), twice)
+	t.Logf("%d mails sent, %d in flight at the kill, %d sent again", len(sends), inFlight, twice)
 }
