@@ -42,6 +42,7 @@ var sqliteDialect = &dialect{
 		"{greatest}", "max",
 		"{reasons}", "group_concat(DISTINCT h.reason)",
 		"{skip_locked}", "",
+		"{for_update}", "",
 	),
 }
 
@@ -54,6 +55,7 @@ var postgresDialect = &dialect{
 		"{greatest}", "GREATEST",
 		"{reasons}", "string_agg(DISTINCT h.reason, ',')",
 		"{skip_locked}", "FOR UPDATE SKIP LOCKED",
+		"{for_update}", "FOR UPDATE",
 	),
 	// One key for every change: the same order SQLite's single writer
 	// gives, so a member's effects never interleave across replicas.

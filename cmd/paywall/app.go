@@ -131,6 +131,9 @@ func (a *App) build(ctx context.Context, opts options) error {
 		return err
 	}
 	a.web = srv
+	if a.store.Dialect() == "postgres" {
+		srv.Buckets = a.store // replicas share the rate limits' budget
+	}
 	a.server = web.NewHTTPServer(srv.Handler(), log)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paywall/paywall/sqlite/storetest"
+	"github.com/paywall/paywall/web"
 )
 
 // TestRevocationReachesReplicas runs two Apps on one PostgreSQL database. A
@@ -59,4 +60,22 @@ func (a *testApp) cacheHits(t *testing.T) int {
 	}
 	n, _ := strconv.Atoi(m[1])
 	return n
+}
+
+// TestRateLimitsAcrossReplicas asks two Apps on one database for sign-in
+// links for one email in turn: the per-email budget is the database's, so
+// the third request is refused whichever replica it reaches.
+func TestRateLimitsAcrossReplicas(t *testing.T) {
+	db := map[string]string{"PAYWALL_DATABASE_URL": storetest.PostgresURL(t)}
+	limits := web.DefaultLimits
+	limits.LinkEmail = web.Limit{N: 2, Per: time.Hour}
+	apps := []*testApp{startApp(t, db, options{limits: limits}), startApp(t, db, options{limits: limits})}
+	link := func(n int) response {
+		return do(t, apps[n%2].client(t), "POST", "/login/link",
+			url.Values{"email": {"someone@example.test"}})
+	}
+	wantStatus(t, "first link request, on A", link(0), http.StatusOK)
+	wantStatus(t, "second link request, on B", link(1), http.StatusOK)
+	wantStatus(t, "third link request, on A", link(2), http.StatusTooManyRequests)
+	wantStatus(t, "fourth link request, on B", link(3), http.StatusTooManyRequests)
 }
