@@ -27,7 +27,7 @@ import (
 type Config struct {
 	Addr         string
 	BaseURL      *url.URL
-	DatabasePath string // the SQLite file
+	DatabasePath string // the SQLite file, or a postgres:// URL
 	SiteDir      string // "" means the embedded example site
 	ContentDir   string // "" means the embedded example content
 	PlansFile    string // "" means the embedded example plans
@@ -38,6 +38,10 @@ type Config struct {
 	// ReconcileEvery is how often serve compares local state with Stripe's
 	// and repairs it; 0 means never.
 	ReconcileEvery time.Duration
+	// ClaimLease is how long a replica on PostgreSQL keeps the events and
+	// mails it took up from the others; past it, work a crashed replica
+	// claimed is taken up again (PAYWALL_CLAIM_LEASE).
+	ClaimLease time.Duration
 	// CancelDuplicates cancels and refunds a member's second live
 	// subscription; off, it is only logged.
 	CancelDuplicates bool
@@ -151,6 +155,10 @@ func Parse(vars map[string]string, defaultPlans []byte) (Config, error) {
 			c.ReconcileEvery, err = parseEvery("PAYWALL_RECONCILE_EVERY", get("PAYWALL_RECONCILE_EVERY", ""))
 			return
 		},
+		func() (err error) {
+			c.ClaimLease, err = parseLease(get("PAYWALL_CLAIM_LEASE", "2m"))
+			return
+		},
 		func() error {
 			v := get("PAYWALL_CANCEL_DUPLICATES", "on")
 			c.CancelDuplicates = v == "on"
@@ -216,11 +224,26 @@ func parseDatabase(raw string) (string, error) {
 		}
 		return path, nil
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
-		// TODO(#8): PostgreSQL through pgx, for several replicas.
-		return "", fmt.Errorf("PAYWALL_DATABASE_URL: PostgreSQL is not supported yet; use sqlite:PATH")
+		// Several replicas share one PostgreSQL database; the store opens
+		// the URL as it is, so pgx reads its parameters (sslmode,
+		// search_path …).
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			return "", fmt.Errorf("PAYWALL_DATABASE_URL: %q is not a postgres://HOST/DATABASE URL",
+				redacted(raw, u))
+		}
+		return raw, nil
 	default:
 		return "", fmt.Errorf("PAYWALL_DATABASE_URL: %q is neither sqlite:PATH nor postgres://…", raw)
 	}
+}
+
+// redacted hides a URL's password, for an error message.
+func redacted(raw string, u *url.URL) string {
+	if u == nil {
+		return "postgres://…"
+	}
+	return u.Redacted()
 }
 
 func checkDir(name, dir string) error {
@@ -380,6 +403,16 @@ func parseEvery(name, raw string) (time.Duration, error) {
 	d, err := time.ParseDuration(raw)
 	if err != nil || d < time.Minute {
 		return 0, fmt.Errorf("%s: %q is not a duration of at least 1m (for example 6h), or off", name, raw)
+	}
+	return d, nil
+}
+
+// parseLease reads PAYWALL_CLAIM_LEASE: long enough to apply a batch of
+// events or send a batch of mails, which a second or more always is.
+func parseLease(raw string) (time.Duration, error) {
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("PAYWALL_CLAIM_LEASE: %q is not a duration of at least 1s (for example 2m)", raw)
 	}
 	return d, nil
 }

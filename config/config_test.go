@@ -40,6 +40,7 @@ func TestParseDefaults(t *testing.T) {
 		{"Addr", c.Addr, "localhost:5000"},
 		{"BaseURL", c.BaseURL.String(), "http://localhost:5000"},
 		{"DatabasePath", c.DatabasePath, "data/paywall.db"},
+		{"ClaimLease", c.ClaimLease.String(), "2m0s"},
 		{"SiteDir", c.SiteDir, ""},
 		{"ContentDir", c.ContentDir, ""},
 		{"PlansFile", c.PlansFile, ""},
@@ -122,6 +123,9 @@ func TestParseDatabaseURL(t *testing.T) {
 		{"sqlite:data/x.db", "data/x.db"},
 		{"sqlite://data/x.db", "data/x.db"},
 		{"sqlite:/abs/x.db", "/abs/x.db"},
+		{"postgres://pw@db.internal:5432/pw?sslmode=require",
+			"postgres://pw@db.internal:5432/pw?sslmode=require"},
+		{"postgresql://localhost/pw", "postgresql://localhost/pw"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
@@ -167,8 +171,15 @@ func TestParseBadValue(t *testing.T) {
 			"PAYWALL_DATABASE_URL", "mysql"},
 		{"database sqlite without file", map[string]string{"PAYWALL_DATABASE_URL": "sqlite:"},
 			"PAYWALL_DATABASE_URL", "no file"},
-		{"database postgres", map[string]string{"PAYWALL_DATABASE_URL": "postgres://pw@localhost/pw"},
-			"PAYWALL_DATABASE_URL", "PostgreSQL"},
+		{"claim lease too short", map[string]string{"PAYWALL_CLAIM_LEASE": "10ms"},
+			"PAYWALL_CLAIM_LEASE", "at least 1s"},
+		{"claim lease not a duration", map[string]string{"PAYWALL_CLAIM_LEASE": "soon"},
+			"PAYWALL_CLAIM_LEASE", "soon"},
+		{"database postgres without host", map[string]string{"PAYWALL_DATABASE_URL": "postgres:///pw"},
+			"PAYWALL_DATABASE_URL", "postgres://HOST/DATABASE"},
+		{"database postgres unparsable", map[string]string{
+			"PAYWALL_DATABASE_URL": "postgres://pw:secret@localhost:port/pw"},
+			"PAYWALL_DATABASE_URL", "postgres://HOST/DATABASE"},
 		{"site dir is a file", map[string]string{"PAYWALL_SITE_DIR": file}, "PAYWALL_SITE_DIR", file},
 		{"site dir missing", map[string]string{"PAYWALL_SITE_DIR": file + ".d"}, "PAYWALL_SITE_DIR", ""},
 		{"content dir missing", map[string]string{"PAYWALL_CONTENT_DIR": file + ".d"},

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/paywall/paywall"
@@ -16,10 +15,15 @@ import (
 // returns the member the change touched, or 0.
 func (s *Store) ApplyChange(ctx context.Context, c paywall.Change) (int64, error) {
 	var member int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
+		if err := tx.lockApply(ctx); err != nil {
+			return err
+		}
 		var err error
-		member, err = s.applyChange(ctx, tx, "", c)
-		return err
+		if member, err = s.applyChange(ctx, tx, "", c); err != nil {
+			return err
+		}
+		return tx.forget(ctx, member)
 	})
 	return member, err
 }
@@ -76,7 +80,7 @@ func (s *Store) MemberOfCustomer(ctx context.Context, customer string) (int64, e
 
 // EnqueueMail writes a mail of kind to the outbox for member, once per cause.
 func (s *Store) EnqueueMail(ctx context.Context, member int64, kind, cause string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		return s.enqueueMail(ctx, tx, member, kind, cause)
 	})
 }

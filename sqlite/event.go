@@ -1,9 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/paywall/paywall"
@@ -14,7 +17,7 @@ import (
 // sent to Stripe after it never loses the event.
 func (s *Store) SaveEvent(ctx context.Context, e paywall.Event) (bool, error) {
 	var inserted bool
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO events (id, type, api_version, livemode, created, payload,
 				received_at, next_attempt_at)
@@ -33,15 +36,36 @@ func (s *Store) SaveEvent(ctx context.Context, e paywall.Event) (bool, error) {
 }
 
 // DueEvents returns up to limit pending events whose next attempt is due,
-// oldest Stripe timestamp first.
+// oldest Stripe timestamp first. With a Lease, it claims them: their next
+// attempt moves a lease ahead, so no other worker takes them up meanwhile.
 func (s *Store) DueEvents(ctx context.Context, limit int) ([]paywall.Event, error) {
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT id, type, api_version, livemode, created, payload, received_at, attempts,
-			last_error
-		FROM events
+	const due = `
+		SELECT id FROM events
 		WHERE processed_at IS NULL AND failed = 0 AND next_attempt_at <= ?
-		ORDER BY created, received_at, id
-		LIMIT ?`, s.now(), limit)
+		ORDER BY created, received_at, id LIMIT ?`
+	const cols = `id, type, api_version, livemode, created, payload, received_at, attempts,
+			last_error`
+	if s.Lease <= 0 {
+		return queryEvents(s.db.QueryContext(ctx, `SELECT `+cols+` FROM events
+			WHERE id IN (`+due+`) ORDER BY created, received_at, id`, s.now(), limit))
+	}
+	var out []paywall.Event
+	err := s.tx(ctx, func(tx *txn) error {
+		var err error
+		out, err = queryEvents(tx.QueryContext(ctx, `
+			UPDATE events SET next_attempt_at = ?
+			WHERE id IN (`+due+` {skip_locked}) AND processed_at IS NULL AND next_attempt_at <= ?
+			RETURNING `+cols, s.Now().Add(s.Lease).Unix(), s.now(), limit, s.now()))
+		return err
+	})
+	slices.SortFunc(out, func(a, b paywall.Event) int {
+		return cmp.Or(a.Created.Compare(b.Created), a.ReceivedAt.Compare(b.ReceivedAt),
+			strings.Compare(a.ID, b.ID))
+	})
+	return out, err
+}
+
+func queryEvents(rows *sql.Rows, err error) ([]paywall.Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list due events: %w", err)
 	}
@@ -84,7 +108,7 @@ func (s *Store) Event(ctx context.Context, id string) (paywall.Event, error) {
 // DeferEvent records a failed attempt. The event is tried again at next, or,
 // when failed is true, set aside as failed until replayed.
 func (s *Store) DeferEvent(ctx context.Context, id, msg string, next time.Time, failed bool) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			UPDATE events SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
 				failed = ?
@@ -99,10 +123,14 @@ func (s *Store) DeferEvent(ctx context.Context, id, msg string, next time.Time, 
 // ApplyEvent applies the change an event carries and marks the event
 // processed, in one transaction. An event already processed changes nothing,
 // so a redelivery or a second worker can never apply it twice. It returns the
-// member the change touched, or 0.
+// member the change touched, or 0, and tells the other processes on one
+// PostgreSQL database to forget what they cached of that member.
 func (s *Store) ApplyEvent(ctx context.Context, eventID string, c paywall.Change) (int64, error) {
 	var member int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
+		if err := tx.lockApply(ctx); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx,
 			`UPDATE events SET processed_at = ?, attempts = attempts + 1, last_error = ''
 			 WHERE id = ? AND processed_at IS NULL`, s.now(), eventID)
@@ -112,13 +140,15 @@ func (s *Store) ApplyEvent(ctx context.Context, eventID string, c paywall.Change
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // already applied, or never stored
 		}
-		member, err = s.applyChange(ctx, tx, eventID, c)
-		return err
+		if member, err = s.applyChange(ctx, tx, eventID, c); err != nil {
+			return err
+		}
+		return tx.forget(ctx, member)
 	})
 	return member, err
 }
 
-func (s *Store) applyChange(ctx context.Context, tx *sql.Tx, eventID string, c paywall.Change) (int64, error) {
+func (s *Store) applyChange(ctx context.Context, tx *txn, eventID string, c paywall.Change) (int64, error) {
 	var member int64
 	if c.Purchase != nil {
 		m, err := s.applyPurchase(ctx, tx, *c.Purchase)
@@ -160,7 +190,7 @@ func (s *Store) applyChange(ctx context.Context, tx *sql.Tx, eventID string, c p
 
 // affectedMember returns the member whose access a subscription or hold
 // change may have changed, or 0, so that caches of their access are dropped.
-func affectedMember(ctx context.Context, tx *sql.Tx, c paywall.Change) (int64, error) {
+func affectedMember(ctx context.Context, tx *txn, c paywall.Change) (int64, error) {
 	customer := ""
 	switch {
 	case c.Subscription != nil:
@@ -177,21 +207,21 @@ func affectedMember(ctx context.Context, tx *sql.Tx, c paywall.Change) (int64, e
 	return memberByCustomer(ctx, tx, customer)
 }
 
-func (s *Store) applySubscriptionChange(ctx context.Context, tx *sql.Tx, sub *paywall.Subscription) error {
+func (s *Store) applySubscriptionChange(ctx context.Context, tx *txn, sub *paywall.Subscription) error {
 	if sub == nil {
 		return nil
 	}
 	return s.applySubscription(ctx, tx, *sub)
 }
 
-func (s *Store) applyInvoiceChange(ctx context.Context, tx *sql.Tx, in *paywall.Invoice) error {
+func (s *Store) applyInvoiceChange(ctx context.Context, tx *txn, in *paywall.Invoice) error {
 	if in == nil {
 		return nil
 	}
 	return s.applyInvoice(ctx, tx, *in)
 }
 
-func (s *Store) applyCharge(ctx context.Context, tx *sql.Tx, ch *paywall.Charge) error {
+func (s *Store) applyCharge(ctx context.Context, tx *txn, ch *paywall.Charge) error {
 	if ch == nil || ch.CustomerID == "" {
 		return nil
 	}
@@ -205,7 +235,7 @@ func (s *Store) applyCharge(ctx context.Context, tx *sql.Tx, ch *paywall.Charge)
 }
 
 // applyHold stores h unless what is stored is newer (paywall.Hold.Newer).
-func (s *Store) applyHold(ctx context.Context, tx *sql.Tx, h *paywall.Hold) error {
+func (s *Store) applyHold(ctx context.Context, tx *txn, h *paywall.Hold) error {
 	if h == nil {
 		return nil
 	}
@@ -235,7 +265,7 @@ func (s *Store) applyHold(ctx context.Context, tx *sql.Tx, h *paywall.Hold) erro
 	return nil
 }
 
-func (s *Store) applyPrice(ctx context.Context, tx *sql.Tx, p *paywall.StripePrice) error {
+func (s *Store) applyPrice(ctx context.Context, tx *txn, p *paywall.StripePrice) error {
 	if p == nil {
 		return nil
 	}
@@ -255,7 +285,7 @@ func (s *Store) applyPrice(ctx context.Context, tx *sql.Tx, p *paywall.StripePri
 
 // applyNotice records the mail n owes and queues it at once when the
 // customer's member is known. It returns that member, or 0.
-func (s *Store) applyNotice(ctx context.Context, tx *sql.Tx, n paywall.Notice) (int64, error) {
+func (s *Store) applyNotice(ctx context.Context, tx *txn, n paywall.Notice) (int64, error) {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO notices (kind, cause, customer_id, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (kind, cause) DO NOTHING`, n.Kind, n.Cause, n.CustomerID, s.now())
@@ -271,7 +301,7 @@ func (s *Store) applyNotice(ctx context.Context, tx *sql.Tx, n paywall.Notice) (
 
 // queueNotices moves the customer's unqueued notices to the outbox. The
 // outbox's unique (kind, cause) keeps each one mail.
-func (s *Store) queueNotices(ctx context.Context, tx *sql.Tx, customer string, member int64) error {
+func (s *Store) queueNotices(ctx context.Context, tx *txn, customer string, member int64) error {
 	if customer == "" {
 		return nil
 	}
@@ -348,7 +378,7 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]paywall.Event, err
 // changes state only where the event is newer than what is stored, and
 // sends no mail already sent.
 func (s *Store) ReplayEvent(ctx context.Context, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE events SET processed_at = NULL, failed = 0, attempts = 0, next_attempt_at = ?
 			WHERE id = ?`, s.now(), id)
@@ -365,7 +395,7 @@ func (s *Store) ReplayEvent(ctx context.Context, id string) error {
 // RetryFailed makes every failed event pending again and returns how many.
 func (s *Store) RetryFailed(ctx context.Context) (int, error) {
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE events SET failed = 0, attempts = 0, next_attempt_at = ? WHERE failed = 1`, s.now())
 		if err != nil {

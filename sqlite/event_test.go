@@ -6,10 +6,13 @@ import (
 	"time"
 
 	"github.com/paywall/paywall"
+	"github.com/paywall/paywall/sqlite/storetest"
 )
 
-func TestSaveEvent(t *testing.T) {
-	s, _ := newStore(t)
+func TestSaveEvent(t *testing.T) { storetest.Each(t, testSaveEvent) }
+
+func testSaveEvent(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ctx := context.Background()
 	e := paywall.Event{ID: "evt_1", Type: "invoice.paid", APIVersion: "2025-03-31.basil",
 		Created: start.Add(-time.Minute), Payload: []byte(`{"id":"evt_1"}`)}
@@ -48,8 +51,10 @@ func TestSaveEvent(t *testing.T) {
 	wantKind(t, "unknown event", err, paywall.NotFound)
 }
 
-func TestDueEventsOrder(t *testing.T) {
-	s, _ := newStore(t)
+func TestDueEventsOrder(t *testing.T) { storetest.Each(t, testDueEventsOrder) }
+
+func testDueEventsOrder(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ctx := context.Background()
 	for _, e := range []paywall.Event{
 		{ID: "evt_a", Created: start},
@@ -75,8 +80,10 @@ func TestDueEventsOrder(t *testing.T) {
 	}
 }
 
-func TestDeferEvent(t *testing.T) {
-	s, c := newStore(t)
+func TestDeferEvent(t *testing.T) { storetest.Each(t, testDeferEvent) }
+
+func testDeferEvent(t *testing.T, db storetest.DB) {
+	s, c := newStore(t, db)
 	ctx := context.Background()
 	for _, id := range []string{"evt_retry", "evt_failed"} {
 		if _, err := s.SaveEvent(ctx, paywall.Event{ID: id, Type: "test", Created: start,
@@ -121,8 +128,10 @@ func dueEvents(t *testing.T, s interface {
 	return due
 }
 
-func TestApplyEventTwice(t *testing.T) {
-	s, _ := newStore(t)
+func TestApplyEventTwice(t *testing.T) { storetest.Each(t, testApplyEventTwice) }
+
+func testApplyEventTwice(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ctx := context.Background()
 	change := purchase("cs_1", "cus_1", "ann@example.com")
 
@@ -154,8 +163,10 @@ func TestApplyEventTwice(t *testing.T) {
 	}
 }
 
-func TestApplyEventNotStored(t *testing.T) {
-	s, _ := newStore(t)
+func TestApplyEventNotStored(t *testing.T) { storetest.Each(t, testApplyEventNotStored) }
+
+func testApplyEventNotStored(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ctx := context.Background()
 
 	m, err := s.ApplyEvent(ctx, "evt_never_saved", purchase("cs_1", "cus_1", "ann@example.com"))

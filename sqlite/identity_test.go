@@ -2,16 +2,16 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/paywall/paywall"
+	"github.com/paywall/paywall/sqlite/storetest"
 )
 
-func openTest(t *testing.T) *Store {
+func openTest(t *testing.T, db storetest.DB) *Store {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "paywall.db"))
+	s, err := Open(db.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,9 +46,11 @@ func mustPurchase(t *testing.T, s *Store, session, customer, email string) int64
 	return m
 }
 
-func TestPurchaseIdentity(t *testing.T) {
+func TestPurchaseIdentity(t *testing.T) { storetest.Each(t, testPurchaseIdentity) }
+
+func testPurchaseIdentity(t *testing.T, db storetest.DB) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := openTest(t, db)
 	first := mustPurchase(t, s, "cs_1", "cus_A", "reader@example.test")
 
 	// The same Stripe customer, now with another email (changed in the
@@ -103,9 +105,11 @@ func TestPurchaseIdentity(t *testing.T) {
 	}
 }
 
-func TestOutboxStates(t *testing.T) {
+func TestOutboxStates(t *testing.T) { storetest.Each(t, testOutboxStates) }
+
+func testOutboxStates(t *testing.T, db storetest.DB) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := openTest(t, db)
 	mustPurchase(t, s, "cs_1", "cus_A", "reader@example.test")
 	due, err := s.DueMails(ctx, 10)
 	if err != nil || len(due) != 1 {
@@ -139,8 +143,12 @@ func TestOutboxStates(t *testing.T) {
 }
 
 func TestSubscriptionChangeReportsMember(t *testing.T) {
+	storetest.Each(t, testSubscriptionChangeReportsMember)
+}
+
+func testSubscriptionChangeReportsMember(t *testing.T, db storetest.DB) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := openTest(t, db)
 	member := mustPurchase(t, s, "cs_1", "cus_A", "reader@example.test")
 	if _, err := s.SaveEvent(ctx, paywall.Event{ID: "evt_sub", Type: "customer.subscription.updated",
 		Created: s.Now(), Payload: []byte(`{}`)}); err != nil {

@@ -2,16 +2,16 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/paywall/paywall"
+	"github.com/paywall/paywall/sqlite/storetest"
 )
 
-func openInboxStore(t *testing.T) *Store {
+func openInboxStore(t *testing.T, db storetest.DB) *Store {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "paywall.db"))
+	s, err := Open(db.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,9 +24,11 @@ func openInboxStore(t *testing.T) *Store {
 
 // TestInboxFailReplay walks an event through failure, retry-failed, apply
 // and replay, and checks that nothing is lost or applied twice.
-func TestInboxFailReplay(t *testing.T) {
+func TestInboxFailReplay(t *testing.T) { storetest.Each(t, testInboxFailReplay) }
+
+func testInboxFailReplay(t *testing.T, db storetest.DB) {
 	ctx := context.Background()
-	s := openInboxStore(t)
+	s := openInboxStore(t, db)
 	e := paywall.Event{ID: "evt_1", Type: "checkout.session.completed", Created: time.Unix(100, 0),
 		Payload: []byte(`{}`)}
 	for range 2 {
@@ -79,9 +81,11 @@ func TestInboxFailReplay(t *testing.T) {
 
 // TestNoticeWaitsForCheckout checks that a mail owed by an event that
 // arrives before its checkout is sent once the checkout links the customer.
-func TestNoticeWaitsForCheckout(t *testing.T) {
+func TestNoticeWaitsForCheckout(t *testing.T) { storetest.Each(t, testNoticeWaitsForCheckout) }
+
+func testNoticeWaitsForCheckout(t *testing.T, db storetest.DB) {
 	ctx := context.Background()
-	s := openInboxStore(t)
+	s := openInboxStore(t, db)
 	notice := paywall.Change{Notice: &paywall.Notice{Kind: paywall.MailPaymentFailed,
 		CustomerID: "cus_2", Cause: "event:evt_a"}}
 	purchase := paywall.Change{Purchase: &paywall.Purchase{SessionID: "cs_2", CustomerID: "cus_2",

@@ -13,7 +13,7 @@ import (
 // applyPurchase links the buyer of a completed checkout to a member: the one
 // already holding the Stripe customer, else the one with the email Stripe
 // recorded, else a new member, who is then owed a setup mail.
-func (s *Store) applyPurchase(ctx context.Context, tx *sql.Tx, p paywall.Purchase) (int64, error) {
+func (s *Store) applyPurchase(ctx context.Context, tx *txn, p paywall.Purchase) (int64, error) {
 	email := strings.TrimSpace(p.Email)
 	member, err := memberByCustomer(ctx, tx, p.CustomerID)
 	if err != nil {
@@ -40,7 +40,7 @@ func (s *Store) applyPurchase(ctx context.Context, tx *sql.Tx, p paywall.Purchas
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO checkouts (id, member_id, customer_id, subscription_id, paid, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET paid = max(paid, excluded.paid)`,
+		ON CONFLICT (id) DO UPDATE SET paid = {greatest}(checkouts.paid, excluded.paid)`,
 		p.SessionID, member, p.CustomerID, p.SubscriptionID, p.Paid, s.now())
 	if err != nil {
 		return 0, fmt.Errorf("record checkout: %w", err)
@@ -51,7 +51,7 @@ func (s *Store) applyPurchase(ctx context.Context, tx *sql.Tx, p paywall.Purchas
 	return member, s.ensureSetupMail(ctx, tx, member)
 }
 
-func memberByCustomer(ctx context.Context, tx *sql.Tx, customer string) (int64, error) {
+func memberByCustomer(ctx context.Context, tx *txn, customer string) (int64, error) {
 	if customer == "" {
 		return 0, nil
 	}
@@ -66,7 +66,7 @@ func memberByCustomer(ctx context.Context, tx *sql.Tx, customer string) (int64, 
 	return id, nil
 }
 
-func (s *Store) memberByEmail(ctx context.Context, tx *sql.Tx, email string) (int64, error) {
+func (s *Store) memberByEmail(ctx context.Context, tx *txn, email string) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM members WHERE email = ?`, email).Scan(&id)
 	if isNoRows(err) {
@@ -78,13 +78,14 @@ func (s *Store) memberByEmail(ctx context.Context, tx *sql.Tx, email string) (in
 	return id, nil
 }
 
-func (s *Store) createMember(ctx context.Context, tx *sql.Tx, email string) (int64, error) {
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO members (email, created_at) VALUES (?, ?)`, email, s.now())
+func (s *Store) createMember(ctx context.Context, tx *txn, email string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx,
+		`INSERT INTO members (email, created_at) VALUES (?, ?) RETURNING id`, email, s.now()).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("create member: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // linkCustomer records a Stripe customer as the member's. The email Stripe
@@ -95,7 +96,7 @@ func (s *Store) createMember(ctx context.Context, tx *sql.Tx, email string) (int
 // TODO(#4): customer.updated (an email changed in the Customer Portal) is
 // not decoded yet; when it is, it should update customers.email here and
 // nothing else.
-func (s *Store) linkCustomer(ctx context.Context, tx *sql.Tx, customer string, member int64, email string) error {
+func (s *Store) linkCustomer(ctx context.Context, tx *txn, customer string, member int64, email string) error {
 	if customer == "" {
 		return nil
 	}
@@ -112,7 +113,7 @@ func (s *Store) linkCustomer(ctx context.Context, tx *sql.Tx, customer string, m
 // ensureSetupMail queues the one setup mail a member is owed, unless the
 // member has a password already. The outbox's unique cause makes a second
 // purchase or a redelivered event queue nothing more.
-func (s *Store) ensureSetupMail(ctx context.Context, tx *sql.Tx, member int64) error {
+func (s *Store) ensureSetupMail(ctx context.Context, tx *txn, member int64) error {
 	var hasPassword bool
 	err := tx.QueryRowContext(ctx,
 		`SELECT password_hash IS NOT NULL FROM members WHERE id = ?`, member).Scan(&hasPassword)
@@ -174,7 +175,7 @@ func (s *Store) PasswordHash(ctx context.Context, email string) (int64, []byte, 
 // UpdatePasswordHash replaces a member's password hash, as when it was made
 // with weaker parameters than today's.
 func (s *Store) UpdatePasswordHash(ctx context.Context, member int64, hash []byte) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `UPDATE members SET password_hash = ? WHERE id = ?`,
 			string(hash), member)
 		if err != nil {

@@ -6,10 +6,13 @@ import (
 	"testing"
 
 	"github.com/paywall/paywall"
+	"github.com/paywall/paywall/sqlite/storetest"
 )
 
-func TestPurchaseCreatesMember(t *testing.T) {
-	s, _ := newStore(t)
+func TestPurchaseCreatesMember(t *testing.T) { storetest.Each(t, testPurchaseCreatesMember) }
+
+func testPurchaseCreatesMember(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ctx := context.Background()
 
 	member := apply(t, s, "evt_1", purchase("cs_1", "cus_1", " ann@example.com "))
@@ -32,7 +35,9 @@ func TestPurchaseCreatesMember(t *testing.T) {
 	}
 }
 
-func TestSecondPurchaseSameEmail(t *testing.T) {
+func TestSecondPurchaseSameEmail(t *testing.T) { storetest.Each(t, testSecondPurchaseSameEmail) }
+
+func testSecondPurchaseSameEmail(t *testing.T, db storetest.DB) {
 	tests := []struct {
 		name  string
 		email string
@@ -42,7 +47,7 @@ func TestSecondPurchaseSameEmail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := newStore(t)
+			s, _ := newStore(t, db)
 			ctx := context.Background()
 
 			first := apply(t, s, "evt_1", purchase("cs_1", "cus_1", "ann@example.com"))
@@ -65,8 +70,10 @@ func TestSecondPurchaseSameEmail(t *testing.T) {
 	}
 }
 
-func TestPurchaseKnownCustomer(t *testing.T) {
-	s, _ := newStore(t)
+func TestPurchaseKnownCustomer(t *testing.T) { storetest.Each(t, testPurchaseKnownCustomer) }
+
+func testPurchaseKnownCustomer(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 
 	first := apply(t, s, "evt_1", purchase("cs_1", "cus_1", "ann@example.com"))
 	// A later checkout of the same Stripe customer without an email still
@@ -77,8 +84,10 @@ func TestPurchaseKnownCustomer(t *testing.T) {
 	}
 }
 
-func TestPurchaseWithoutEmail(t *testing.T) {
-	s, _ := newStore(t)
+func TestPurchaseWithoutEmail(t *testing.T) { storetest.Each(t, testPurchaseWithoutEmail) }
+
+func testPurchaseWithoutEmail(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ctx := context.Background()
 	if _, err := s.SaveEvent(ctx, paywall.Event{ID: "evt_1", Type: "test", Created: start,
 		Payload: []byte(`{}`)}); err != nil {
@@ -92,8 +101,10 @@ func TestPurchaseWithoutEmail(t *testing.T) {
 	}
 }
 
-func TestMemberNotFound(t *testing.T) {
-	s, _ := newStore(t)
+func TestMemberNotFound(t *testing.T) { storetest.Each(t, testMemberNotFound) }
+
+func testMemberNotFound(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ctx := context.Background()
 
 	_, err := s.MemberByEmail(ctx, "nobody@example.com")
@@ -104,8 +115,10 @@ func TestMemberNotFound(t *testing.T) {
 	wantKind(t, "PasswordHash", err, paywall.NotFound)
 }
 
-func TestCheckoutEmail(t *testing.T) {
-	s, _ := newStore(t)
+func TestCheckoutEmail(t *testing.T) { storetest.Each(t, testCheckoutEmail) }
+
+func testCheckoutEmail(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ctx := context.Background()
 
 	unpaid := purchase("cs_1", "cus_1", "ann@example.com")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paywall/paywall"
@@ -12,7 +13,7 @@ import (
 
 // enqueueMail writes a mail to the outbox inside the caller's transaction.
 // A second mail of the same kind and cause is dropped.
-func (s *Store) enqueueMail(ctx context.Context, tx *sql.Tx, member int64, kind, cause string) error {
+func (s *Store) enqueueMail(ctx context.Context, tx *txn, member int64, kind, cause string) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO outbox (member_id, kind, cause, created_at, next_attempt_at)
 		VALUES (?, ?, ?, ?, ?)
@@ -29,11 +30,11 @@ func (s *Store) enqueueMail(ctx context.Context, tx *sql.Tx, member int64, kind,
 // inserts one row or none), so that neither the answer nor its time tells
 // which addresses have accounts. request makes each request's mail unique.
 func (s *Store) RequestLinkMail(ctx context.Context, email, request string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO outbox (member_id, kind, cause, created_at, next_attempt_at)
 			SELECT id, CASE WHEN password_hash IS NULL THEN ? ELSE ? END,
-				'request:' || ?, ?, ?
+				'request:' || CAST(? AS TEXT), ?, ?
 			FROM members WHERE email = ?
 			ON CONFLICT (kind, cause) DO NOTHING`,
 			paywall.MailSetup, paywall.MailSignIn, request, s.now(), s.now(), email)
@@ -47,10 +48,10 @@ func (s *Store) RequestLinkMail(ctx context.Context, email, request string) erro
 // RequestEmailChange queues a mail to the address a signed-in member wants
 // to sign in with from now on; the change happens only when its link is used.
 func (s *Store) RequestEmailChange(ctx context.Context, member int64, email, request string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO outbox (member_id, kind, cause, to_address, created_at, next_attempt_at)
-			VALUES (?, ?, 'request:' || ?, ?, ?, ?)`,
+			VALUES (?, ?, 'request:' || CAST(? AS TEXT), ?, ?, ?)`,
 			member, paywall.MailEmailChange, request, email, s.now(), s.now())
 		if err != nil {
 			return fmt.Errorf("enqueue email change mail: %w", err)
@@ -59,10 +60,52 @@ func (s *Store) RequestEmailChange(ctx context.Context, member int64, email, req
 	})
 }
 
-// DueMails returns up to limit unsent mails whose next attempt is due.
+// DueMails returns up to limit unsent mails whose next attempt is due. With
+// a Lease, it claims them: their next attempt moves a lease ahead, so no
+// other process sends them meanwhile.
 func (s *Store) DueMails(ctx context.Context, limit int) ([]paywall.Outgoing, error) {
-	return s.mails(ctx, `WHERE o.sent_at IS NULL AND o.failed_at IS NULL
-		AND o.next_attempt_at <= ? ORDER BY o.id LIMIT ?`, s.now(), limit)
+	const due = `WHERE o.sent_at IS NULL AND o.failed_at IS NULL
+		AND o.next_attempt_at <= ? ORDER BY o.id LIMIT ?`
+	if s.Lease <= 0 {
+		return s.mails(ctx, s.db.QueryContext, due, s.now(), limit)
+	}
+	var out []paywall.Outgoing
+	err := s.tx(ctx, func(tx *txn) error {
+		var ids []int64
+		rows, err := tx.QueryContext(ctx, `
+			UPDATE outbox SET next_attempt_at = ?
+			WHERE id IN (SELECT o.id FROM outbox o `+due+` {skip_locked})
+				AND sent_at IS NULL AND next_attempt_at <= ?
+			RETURNING id`, s.Now().Add(s.Lease).Unix(), s.now(), limit, s.now())
+		if err != nil {
+			return fmt.Errorf("claim mail: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("claim mail: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return err
+		}
+		out, err = s.mails(ctx, tx.QueryContext, `WHERE o.id IN (`+
+			strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`) ORDER BY o.id`,
+			anys(ids)...)
+		return err
+	})
+	return out, err
+}
+
+func anys[T any](vs []T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
 }
 
 // Mails returns the outbox, newest first: every mail, or only the failed ones.
@@ -71,7 +114,7 @@ func (s *Store) Mails(ctx context.Context, failedOnly bool, limit int) ([]paywal
 	if failedOnly {
 		where = `WHERE o.failed_at IS NOT NULL`
 	}
-	return s.mails(ctx, where+` ORDER BY o.id DESC LIMIT ?`, limit)
+	return s.mails(ctx, s.db.QueryContext, where+` ORDER BY o.id DESC LIMIT ?`, limit)
 }
 
 const mailSelect = `
@@ -80,8 +123,10 @@ const mailSelect = `
 		o.sent_at, o.failed_at
 	FROM outbox o JOIN members m ON m.id = o.member_id`
 
-func (s *Store) mails(ctx context.Context, where string, args ...any) ([]paywall.Outgoing, error) {
-	rows, err := s.db.QueryContext(ctx, mailSelect+" "+where, args...)
+type queryFunc func(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+
+func (s *Store) mails(ctx context.Context, query queryFunc, where string, args ...any) ([]paywall.Outgoing, error) {
+	rows, err := query(ctx, mailSelect+" "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list mail: %w", err)
 	}
@@ -105,7 +150,7 @@ func (s *Store) mails(ctx context.Context, where string, args ...any) ([]paywall
 
 // MailSent marks a mail sent.
 func (s *Store) MailSent(ctx context.Context, id int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx,
 			`UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`,
 			s.now(), id)
@@ -123,7 +168,7 @@ func (s *Store) DeferMail(ctx context.Context, id int64, msg string, next time.T
 	if failed {
 		failedAt = s.now()
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
 				failed_at = ?
@@ -138,7 +183,7 @@ func (s *Store) DeferMail(ctx context.Context, id int64, msg string, next time.T
 // RetryMail makes an unsent mail due now, failed or not, with a fresh count
 // of attempts.
 func (s *Store) RetryMail(ctx context.Context, id int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE outbox SET failed_at = NULL, attempts = 0, next_attempt_at = ?
 			WHERE id = ? AND sent_at IS NULL`, s.now(), id)

@@ -4,10 +4,14 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/paywall/paywall/sqlite/storetest"
 )
 
-func TestOutbox(t *testing.T) {
-	s, c := newStore(t)
+func TestOutbox(t *testing.T) { storetest.Each(t, testOutbox) }
+
+func testOutbox(t *testing.T, db storetest.DB) {
+	s, c := newStore(t, db)
 	ctx := context.Background()
 	apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
 	mails := dueMails(t, s)

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/paywall/paywall"
@@ -13,7 +11,7 @@ import (
 // CreateLink stores the hash of a single-use link token for a member. email
 // is the address an email-change link confirms, else "".
 func (s *Store) CreateLink(ctx context.Context, hash []byte, member int64, purpose, email string, ttl time.Duration) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO links (token_hash, member_id, purpose, email, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?)`,
@@ -46,7 +44,7 @@ func (s *Store) LinkMember(ctx context.Context, hash []byte, purpose string) (in
 
 // useLink marks a valid link used and returns its member and email. The
 // UPDATE's condition makes a link usable once even by two requests at once.
-func (s *Store) useLink(ctx context.Context, tx *sql.Tx, hash []byte, purpose string) (int64, string, error) {
+func (s *Store) useLink(ctx context.Context, tx *txn, hash []byte, purpose string) (int64, string, error) {
 	var member int64
 	var email string
 	err := tx.QueryRowContext(ctx, `
@@ -66,7 +64,7 @@ func (s *Store) useLink(ctx context.Context, tx *sql.Tx, hash []byte, purpose st
 // member's password hash and opens a session, all or nothing.
 func (s *Store) SetPasswordWithLink(ctx context.Context, link []byte, pwHash []byte, session []byte, ttl time.Duration) (int64, error) {
 	var member int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		var err error
 		if member, _, err = s.useLink(ctx, tx, link, "setup"); err != nil {
 			return err
@@ -84,7 +82,7 @@ func (s *Store) SetPasswordWithLink(ctx context.Context, link []byte, pwHash []b
 // SignInWithLink uses a sign-in link and opens a session, all or nothing.
 func (s *Store) SignInWithLink(ctx context.Context, link, session []byte, ttl time.Duration) (int64, error) {
 	var member int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		var err error
 		if member, _, err = s.useLink(ctx, tx, link, "signin"); err != nil {
 			return err
@@ -99,30 +97,30 @@ func (s *Store) SignInWithLink(ctx context.Context, link, session []byte, ttl ti
 // already is a conflict, and the link stays unused.
 func (s *Store) ChangeEmailWithLink(ctx context.Context, link []byte) (int64, error) {
 	var member int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		var email string
 		var err error
 		if member, email, err = s.useLink(ctx, tx, link, "email_change"); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE members SET email = ? WHERE id = ?`, email, member)
-		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		if isUnique(err) {
 			return paywall.Errorf(paywall.Conflict, "Another account uses %s already.", email)
 		}
 		if err != nil {
 			return fmt.Errorf("change email: %w", err)
 		}
-		return nil
+		return tx.forget(ctx, member)
 	})
 	return member, err
 }
 
 // CreateSession opens a session for member under the hash of a new token.
 func (s *Store) CreateSession(ctx context.Context, hash []byte, member int64, ttl time.Duration) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertSession(ctx, tx, hash, member, ttl) })
+	return s.tx(ctx, func(tx *txn) error { return s.insertSession(ctx, tx, hash, member, ttl) })
 }
 
-func (s *Store) insertSession(ctx context.Context, tx *sql.Tx, hash []byte, member int64, ttl time.Duration) error {
+func (s *Store) insertSession(ctx context.Context, tx *txn, hash []byte, member int64, ttl time.Duration) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO sessions (token_hash, member_id, created_at, last_seen_at, expires_at)
 		VALUES (?, ?, ?, ?, ?)`, hash, member, s.now(), s.now(), s.Now().Add(ttl).Unix())
@@ -156,7 +154,7 @@ func (s *Store) SessionMember(ctx context.Context, hash []byte, idle time.Durati
 		return 0, time.Time{}, fmt.Errorf("get session: %w", err)
 	}
 	if now-seen >= int64(touchEvery/time.Second) {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.tx(ctx, func(tx *txn) error {
 			_, err := tx.ExecContext(ctx,
 				`UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`, now, hash)
 			return err
@@ -170,24 +168,31 @@ func (s *Store) SessionMember(ctx context.Context, hash []byte, idle time.Durati
 }
 
 // DeleteSession ends a session; ending one that does not exist is no error.
+// Other processes forget what they cached of the session's member.
 func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hash); err != nil {
+	return s.tx(ctx, func(tx *txn) error {
+		var member int64
+		err := tx.QueryRowContext(ctx,
+			`DELETE FROM sessions WHERE token_hash = ? RETURNING member_id`, hash).Scan(&member)
+		if isNoRows(err) {
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
-		return nil
+		return tx.forget(ctx, member)
 	})
 }
 
 // DeleteMemberSessions ends every session of a member and every expired
-// session of anyone.
+// session of anyone. Other processes forget what they cached of the member.
 func (s *Store) DeleteMemberSessions(ctx context.Context, member int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx,
 			`DELETE FROM sessions WHERE member_id = ? OR expires_at <= ?`, member, s.now())
 		if err != nil {
 			return fmt.Errorf("delete sessions: %w", err)
 		}
-		return nil
+		return tx.forget(ctx, member)
 	})
 }

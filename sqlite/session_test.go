@@ -6,10 +6,13 @@ import (
 	"time"
 
 	"github.com/paywall/paywall"
+	"github.com/paywall/paywall/sqlite/storetest"
 )
 
-func TestLinks(t *testing.T) {
-	s, _ := newStore(t)
+func TestLinks(t *testing.T) { storetest.Each(t, testLinks) }
+
+func testLinks(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ctx := context.Background()
 	member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
 	link := []byte("hash-of-setup-token")
@@ -53,8 +56,10 @@ func TestLinks(t *testing.T) {
 	}
 }
 
-func TestPasswordBeforeSetup(t *testing.T) {
-	s, _ := newStore(t)
+func TestPasswordBeforeSetup(t *testing.T) { storetest.Each(t, testPasswordBeforeSetup) }
+
+func testPasswordBeforeSetup(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
 
 	id, hash, err := s.PasswordHash(context.Background(), "ann@example.com")
@@ -63,8 +68,10 @@ func TestPasswordBeforeSetup(t *testing.T) {
 	}
 }
 
-func TestLinkExpiry(t *testing.T) {
-	s, c := newStore(t)
+func TestLinkExpiry(t *testing.T) { storetest.Each(t, testLinkExpiry) }
+
+func testLinkExpiry(t *testing.T, db storetest.DB) {
+	s, c := newStore(t, db)
 	ctx := context.Background()
 	member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
 	link := []byte("hash-of-setup-token")
@@ -84,8 +91,10 @@ func TestLinkExpiry(t *testing.T) {
 	wantKind(t, "session of an expired link", err, paywall.Unauthorized)
 }
 
-func TestSessions(t *testing.T) {
-	s, c := newStore(t)
+func TestSessions(t *testing.T) { storetest.Each(t, testSessions) }
+
+func testSessions(t *testing.T, db storetest.DB) {
+	s, c := newStore(t, db)
 	ctx := context.Background()
 	member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
 	session := []byte("hash-of-session-token")

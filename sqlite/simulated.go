@@ -10,9 +10,9 @@ import (
 
 // CreateSimulatedCheckout stores a new simulated order.
 func (s *Store) CreateSimulatedCheckout(ctx context.Context, c paywall.SimulatedCheckout) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
-			INSERT INTO simulated_checkouts (id, plan_id, interval, email, created_at)
+			INSERT INTO simulated_checkouts (id, plan_id, "interval", email, created_at)
 			VALUES (?, ?, ?, ?, ?)`, c.ID, c.PlanID, c.Interval, c.Email, s.now())
 		if err != nil {
 			return fmt.Errorf("create simulated checkout: %w", err)
@@ -27,7 +27,7 @@ func (s *Store) SimulatedCheckout(ctx context.Context, id string) (paywall.Simul
 	var created int64
 	var completed sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `
-		SELECT id, plan_id, interval, email, created_at, completed_at
+		SELECT id, plan_id, "interval", email, created_at, completed_at
 		FROM simulated_checkouts WHERE id = ?`, id).Scan(&c.ID, &c.PlanID, &c.Interval,
 		&c.Email, &created, &completed)
 	if isNoRows(err) {
@@ -44,7 +44,7 @@ func (s *Store) SimulatedCheckout(ctx context.Context, id string) (paywall.Simul
 // and returns it. An order completed before keeps its first email, so that a
 // second click sends the same events again, which the inbox then ignores.
 func (s *Store) CompleteSimulatedCheckout(ctx context.Context, id, email string) (paywall.SimulatedCheckout, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			UPDATE simulated_checkouts SET completed_at = ?, email = ?
 			WHERE id = ? AND completed_at IS NULL`, s.now(), email, id)
@@ -63,7 +63,7 @@ func (s *Store) CompleteSimulatedCheckout(ctx context.Context, id, email string)
 // has none, so that concurrent first starts agree on one value.
 func (s *Store) Setting(ctx context.Context, key, value string) (string, error) {
 	var got string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value)
 		if err != nil {

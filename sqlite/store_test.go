@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/paywall/paywall"
 	"github.com/paywall/paywall/sqlite"
+	"github.com/paywall/paywall/sqlite/storetest"
 )
 
 // clock is a settable time source for Store.Now.
@@ -25,9 +27,9 @@ var start = time.Unix(1_750_000_000, 0)
 
 // newStore opens a migrated store in a temporary directory, on a clock the
 // test controls.
-func newStore(t *testing.T) (*sqlite.Store, *clock) {
+func newStore(t *testing.T, db storetest.DB) (*sqlite.Store, *clock) {
 	t.Helper()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "data", "paywall.db"))
+	s, err := sqlite.Open(db.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +87,11 @@ func wantKind(t *testing.T, what string, err error, want paywall.ErrorKind) {
 	}
 }
 
-func TestMigrate(t *testing.T) {
+func TestMigrate(t *testing.T) { storetest.Each(t, testMigrate) }
+
+func testMigrate(t *testing.T, db storetest.DB) {
 	ctx := context.Background()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "paywall.db"))
+	s, err := sqlite.Open(db.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +109,10 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
-func TestSetting(t *testing.T) {
-	s, _ := newStore(t)
+func TestSetting(t *testing.T) { storetest.Each(t, testSetting) }
+
+func testSetting(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ctx := context.Background()
 
 	if got, err := s.Setting(ctx, "webhook_secret", "whsec_first"); err != nil || got != "whsec_first" {
@@ -120,8 +126,10 @@ func TestSetting(t *testing.T) {
 	}
 }
 
-func TestSimulatedCheckout(t *testing.T) {
-	s, c := newStore(t)
+func TestSimulatedCheckout(t *testing.T) { storetest.Each(t, testSimulatedCheckout) }
+
+func testSimulatedCheckout(t *testing.T, db storetest.DB) {
+	s, c := newStore(t, db)
 	ctx := context.Background()
 
 	order := paywall.SimulatedCheckout{ID: "cs_sim_1", PlanID: "basic", Interval: paywall.Month}
@@ -159,4 +167,28 @@ func TestSimulatedCheckout(t *testing.T) {
 
 	_, err = s.SimulatedCheckout(ctx, "cs_sim_missing")
 	wantKind(t, "unknown order", err, paywall.NotFound)
+}
+
+// TestMigrationsPerDialect checks that every SQLite migration has its
+// PostgreSQL twin under the same number, and the other way round, so a
+// migration added for one dialect cannot be forgotten for the other.
+func TestMigrationsPerDialect(t *testing.T) {
+	names := func(dir string) []string {
+		files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range files {
+			out = append(out, filepath.Base(f))
+		}
+		return out
+	}
+	lite, pg := names("migrations"), names(filepath.Join("migrations", "postgres"))
+	if len(lite) == 0 {
+		t.Fatal("no SQLite migrations found")
+	}
+	if diff := cmp.Diff(lite, pg); diff != "" {
+		t.Errorf("migrations/*.sql and migrations/postgres/*.sql differ (-sqlite +postgres):\n%s", diff)
+	}
 }

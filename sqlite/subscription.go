@@ -11,7 +11,7 @@ import (
 
 // applySubscription stores s unless what is stored is newer (see
 // paywall.Subscription.Newer).
-func (s *Store) applySubscription(ctx context.Context, tx *sql.Tx, sub paywall.Subscription) error {
+func (s *Store) applySubscription(ctx context.Context, tx *txn, sub paywall.Subscription) error {
 	// Recorded before the version check: a stale snapshot still tells
 	// which period was the last one paid before collection paused.
 	_, err := tx.ExecContext(ctx, `
@@ -55,7 +55,7 @@ func (s *Store) applySubscription(ctx context.Context, tx *sql.Tx, sub paywall.S
 const subscriptionSelect = `
 	SELECT s.id, s.customer_id, s.status, s.plan_id, s.lookup_key, s.period_start, s.period_end,
 		s.cancel_at, s.pause_collection, s.version,
-		(SELECT group_concat(DISTINCT h.reason) FROM holds h
+		(SELECT {reasons} FROM holds h
 			LEFT JOIN charges ch ON ch.id = h.charge_id
 			WHERE h.active = 1 AND (h.customer_id = s.customer_id
 				OR (h.customer_id = '' AND ch.customer_id = s.customer_id))),
@@ -108,7 +108,7 @@ func (s *Store) Subscriptions(ctx context.Context, member int64) ([]paywall.Subs
 	return out, rows.Err()
 }
 
-func (s *Store) applyInvoice(ctx context.Context, tx *sql.Tx, in paywall.Invoice) error {
+func (s *Store) applyInvoice(ctx context.Context, tx *txn, in paywall.Invoice) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO invoices (id, customer_id, subscription_id, number, status, amount,
 			currency, url, created_at, version)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paywall/paywall"
+	"github.com/paywall/paywall/sqlite/storetest"
 )
 
 func sub(status paywall.Status, plan string, version int64) paywall.Subscription {
@@ -18,8 +19,10 @@ func subChange(s paywall.Subscription) paywall.Change {
 	return paywall.Change{Subscription: &s}
 }
 
-func TestSubscriptionBeforeCheckout(t *testing.T) {
-	s, _ := newStore(t)
+func TestSubscriptionBeforeCheckout(t *testing.T) { storetest.Each(t, testSubscriptionBeforeCheckout) }
+
+func testSubscriptionBeforeCheckout(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	want := sub(paywall.Active, "pro", 100)
 	want.CancelAt = time.Unix(1_752_000_000, 0)
 
@@ -34,7 +37,9 @@ func TestSubscriptionBeforeCheckout(t *testing.T) {
 	}
 }
 
-func TestSubscriptionVersions(t *testing.T) {
+func TestSubscriptionVersions(t *testing.T) { storetest.Each(t, testSubscriptionVersions) }
+
+func testSubscriptionVersions(t *testing.T, db storetest.DB) {
 	tests := []struct {
 		name   string
 		events []paywall.Subscription
@@ -63,7 +68,7 @@ func TestSubscriptionVersions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := newStore(t)
+			s, _ := newStore(t, db)
 			member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
 			for i, e := range tt.events {
 				apply(t, s, "evt_sub_"+string(rune('a'+i)), subChange(e))
@@ -78,7 +83,11 @@ func TestSubscriptionVersions(t *testing.T) {
 }
 
 func TestSubscriptionsOfOtherMembers(t *testing.T) {
-	s, _ := newStore(t)
+	storetest.Each(t, testSubscriptionsOfOtherMembers)
+}
+
+func testSubscriptionsOfOtherMembers(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ann := apply(t, s, "evt_cs1", purchase("cs_1", "cus_1", "ann@example.com"))
 	bob := apply(t, s, "evt_cs2", purchase("cs_2", "cus_2", "bob@example.com"))
 	apply(t, s, "evt_sub", subChange(sub(paywall.Active, "pro", 100)))
@@ -91,8 +100,10 @@ func TestSubscriptionsOfOtherMembers(t *testing.T) {
 	}
 }
 
-func TestInvoices(t *testing.T) {
-	s, _ := newStore(t)
+func TestInvoices(t *testing.T) { storetest.Each(t, testInvoices) }
+
+func testInvoices(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
 	ctx := context.Background()
 	member := apply(t, s, "evt_cs", purchase("cs_1", "cus_1", "ann@example.com"))
 	invoice := func(id, customer string, created int64, status string) paywall.Invoice {

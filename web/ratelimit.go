@@ -2,6 +2,9 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -61,15 +64,25 @@ func newLimiters(l Limits) limiters {
 		l = DefaultLimits
 	}
 	return limiters{
-		signInLimit:   {newKeyedLimiter(l.SignInIP), newKeyedLimiter(l.SignInEmail)},
-		linkLimit:     {newKeyedLimiter(l.LinkIP), newKeyedLimiter(l.LinkEmail)},
-		setupLimit:    {newKeyedLimiter(l.SetupIP), nil},
-		checkoutLimit: {newKeyedLimiter(l.CheckoutIP), newKeyedLimiter(l.CheckoutEmail)},
+		signInLimit: {namedLimiter("signin_ip", l.SignInIP),
+			namedLimiter("signin_email", l.SignInEmail)},
+		linkLimit: {namedLimiter("link_ip", l.LinkIP),
+			namedLimiter("link_email", l.LinkEmail)},
+		setupLimit: {namedLimiter("setup_ip", l.SetupIP), nil},
+		checkoutLimit: {namedLimiter("checkout_ip", l.CheckoutIP),
+			namedLimiter("checkout_email", l.CheckoutEmail)},
 	}
+}
+
+// Buckets keeps token buckets where every replica takes from the same one
+// (sqlite.Store.TakeToken), so N replicas do not allow N times the budget.
+type Buckets interface {
+	TakeToken(ctx context.Context, key string, n int, per time.Duration) (bool, time.Duration, error)
 }
 
 // keyedLimiter is one token bucket (golang.org/x/time/rate) per key.
 type keyedLimiter struct {
+	name  string
 	limit Limit
 	mu    sync.Mutex
 	keys  map[string]*bucket
@@ -86,6 +99,13 @@ const maxKeys = 10000
 
 func newKeyedLimiter(l Limit) *keyedLimiter {
 	return &keyedLimiter{limit: l, keys: map[string]*bucket{}}
+}
+
+// namedLimiter is a keyedLimiter whose shared buckets are named name.
+func namedLimiter(name string, l Limit) *keyedLimiter {
+	k := newKeyedLimiter(l)
+	k.name = name
+	return k
 }
 
 // allow takes one token for key at now, or says how long until one is free.
@@ -125,14 +145,14 @@ func (s *Server) limited(kind limitKind, h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		now := s.Now()
 		pair := s.limiters[kind]
-		ok, wait := pair[0].allow(s.clientIP(r), now)
+		ok, wait := s.allow(r.Context(), pair[0], s.clientIP(r), now)
 		if ok && pair[1] != nil {
 			email, err := requestEmail(r)
 			if err != nil {
 				return paywall.Errorf(paywall.Invalid, "The form could not be read.")
 			}
 			if email != "" {
-				ok, wait = pair[1].allow(email, now)
+				ok, wait = s.allow(r.Context(), pair[1], email, now)
 			}
 		}
 		if !ok {
@@ -141,6 +161,22 @@ func (s *Server) limited(kind limitKind, h handlerFunc) handlerFunc {
 		}
 		return h(w, r)
 	}
+}
+
+// allow takes a token for key from the shared buckets when there are any,
+// else (or when they fail) from this process's own.
+func (s *Server) allow(ctx context.Context, k *keyedLimiter, key string, now time.Time) (bool, time.Duration) {
+	if s.Buckets != nil && k.limit.N > 0 && k.limit.Per > 0 {
+		// Hashed, so that the database holds no address or email.
+		sum := sha256.Sum256([]byte(key))
+		ok, wait, err := s.Buckets.TakeToken(ctx, k.name+":"+hex.EncodeToString(sum[:16]),
+			k.limit.N, k.limit.Per)
+		if err == nil {
+			return ok, wait
+		}
+		s.Log.Warn("shared rate limit unavailable; counting in this process", "error", err)
+	}
+	return k.allow(key, now)
 }
 
 // requestEmail returns the email of a form or JSON body, normalised as

@@ -69,6 +69,10 @@ func (s *Server) lookup(ctx context.Context, key [32]byte, token string, now tim
 // event changed the member's subscriptions.
 func (s *Server) Forget(member int64) { s.cache.forgetMember(member) }
 
+// ForgetAll empties the cache, as when changes made elsewhere may have gone
+// unheard.
+func (s *Server) ForgetAll() { s.cache.forgetAll() }
+
 // DefaultCacheTTL bounds how long a cached session is trusted. Changes made
 // in this process (sign-out, a webhook, an email change) reach the cache at
 // once; the TTL bounds changes made elsewhere, such as by the command line.
@@ -174,6 +178,14 @@ func (c *readerCache) forgetToken(token string) {
 	if e, ok := c.entries[key]; ok {
 		c.drop(key, e.member.ID)
 	}
+}
+
+func (c *readerCache) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.entries)
+	clear(c.byMember)
 }
 
 // forgetMember drops every session of member.

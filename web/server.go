@@ -113,6 +113,9 @@ type Server struct {
 	// Limits are the request rates allowed per client address and per email;
 	// the zero value means DefaultLimits.
 	Limits Limits
+	// Buckets, when set, holds the rate limits' buckets for every replica;
+	// nil counts them in this process.
+	Buckets Buckets
 	// TrustedProxies are the peers whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
 	// SessionMax is the session cookie's lifetime, the sessions' absolute

@@ -44,6 +44,7 @@ type App struct {
 	worker   *billing.Worker
 	outbox   *mail.Outbox
 	stripe   *billing.Stripe // nil in simulated mode
+	web      *web.Server
 }
 
 // NewApp opens the database, applies migrations, loads the site's rules and
@@ -55,6 +56,12 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts optio
 	store, err := sqlite.Open(cfg.DatabasePath)
 	if err != nil {
 		return nil, err
+	}
+	if store.Dialect() == "postgres" {
+		// Replicas share the inbox and the outbox: each claims what it
+		// takes up. One process on its own SQLite file has no one to
+		// share with, and after a crash retries at once.
+		store.Lease = cfg.ClaimLease
 	}
 	a := &App{cfg: cfg, log: log, store: store}
 	if err := a.build(ctx, opts); err != nil {
@@ -70,7 +77,7 @@ func (a *App) build(ctx context.Context, opts options) error {
 	if err != nil {
 		return err
 	}
-	log.Info("database ready", "database", "sqlite:"+cfg.DatabasePath, "migrations_applied", n)
+	log.Info("database ready", "database", sqlite.Describe(cfg.DatabasePath), "migrations_applied", n)
 
 	g, err := loadGuard(cfg)
 	if err != nil {
@@ -122,6 +129,10 @@ func (a *App) build(ctx context.Context, opts options) error {
 	}
 	if err := a.billing(ctx, srv, opts); err != nil {
 		return err
+	}
+	a.web = srv
+	if a.store.Dialect() == "postgres" {
+		srv.Buckets = a.store // replicas share the rate limits' budget
 	}
 	a.server = web.NewHTTPServer(srv.Handler(), log)
 	return nil
@@ -245,6 +256,7 @@ func (a *App) Run(ctx context.Context) error {
 	workers, stop := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Go(func() { a.worker.Run(workers) })
 	wg.Go(func() { a.outbox.Run(workers) })
+	wg.Go(func() { a.listen(workers) })
 	if a.stripe != nil && a.cfg.ReconcileEvery > 0 {
 		wg.Go(func() { a.reconcileEvery(workers, a.cfg.ReconcileEvery) })
 	}
@@ -273,4 +285,28 @@ func (a *App) Close() error {
 		a.listener.Close()
 	}
 	return a.store.Close()
+}
+
+// listen drops the cache entries of members other replicas changed, for as
+// long as ctx lasts, reconnecting after a second when the connection fails.
+func (a *App) listen(ctx context.Context) {
+	forget := func(member int64) {
+		if member == 0 {
+			a.web.ForgetAll()
+			return
+		}
+		a.web.Forget(member)
+	}
+	for {
+		err := a.store.Listen(ctx, forget)
+		if ctx.Err() != nil {
+			return
+		}
+		a.log.Warn("listen for changes", "error", err, "retry_in", "1s")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }

@@ -137,7 +137,7 @@ func migrate(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "applied %d migrations to sqlite:%s\n", n, c.cfg.DatabasePath)
+	fmt.Fprintf(c.stdout, "applied %d migrations to %s\n", n, sqlite.Describe(c.cfg.DatabasePath))
 	return nil
 }
 
