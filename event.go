@@ -41,6 +41,15 @@ type Change struct {
 	Hold         *Hold
 	Notice       *Notice
 	Price        *StripePrice
+	Customer     *CustomerContact
+}
+
+// CustomerContact is the email Stripe holds for a customer, changed for
+// example in the Customer Portal. It is the customer's contact address;
+// the member's sign-in address changes only through a confirmed link.
+type CustomerContact struct {
+	ID    string
+	Email string
 }
 
 // Empty reports whether the change does nothing (an event type we ignore).

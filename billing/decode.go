@@ -105,6 +105,8 @@ func Decode(e paywall.Event, object []byte, cat paywall.Catalog) (paywall.Change
 		return decodeSubscription(e, object, cat, version)
 	case e.Type == "customer.deleted":
 		return decodeCustomerDeleted(object, version)
+	case e.Type == "customer.updated":
+		return decodeCustomerUpdated(object)
 	case group == "invoice":
 		return decodeInvoice(e, object, version)
 	case strings.HasPrefix(e.Type, "charge.dispute."):
@@ -172,6 +174,20 @@ func decodeCustomerDeleted(object []byte, version int64) (paywall.Change, error)
 	}
 	return paywall.Change{Hold: &paywall.Hold{ID: "customer:" + o.ID,
 		Reason: paywall.HoldCustomerDeleted, CustomerID: o.ID, Active: true, Version: version}}, nil
+}
+
+func decodeCustomerUpdated(object []byte) (paywall.Change, error) {
+	var o struct {
+		ID    string `json:"id"`
+		Email string `json:"email"`
+	}
+	if err := json.Unmarshal(object, &o); err != nil || o.ID == "" {
+		return paywall.Change{}, fmt.Errorf("decode customer: no id (%v)", err)
+	}
+	if o.Email == "" {
+		return paywall.Change{}, nil
+	}
+	return paywall.Change{Customer: &paywall.CustomerContact{ID: o.ID, Email: o.Email}}, nil
 }
 
 // invoiceNotices are the invoice events that owe the member a mail.

@@ -96,7 +96,8 @@ func TestHandledEventsDecode(t *testing.T) {
 			continue
 		}
 		c, err := Decode(paywall.Event{Type: typ, Created: time.Unix(1, 0)},
-			[]byte(`{"id":"x","mode":"subscription","customer":"cus_1"}`), paywall.Catalog{})
+			[]byte(`{"id":"x","mode":"subscription","customer":"cus_1","email":"a@example.test"}`),
+			paywall.Catalog{})
 		if err != nil || c.Empty() {
 			t.Errorf("%s: change %+v, error %v; subscribing to it would be noise", typ, c, err)
 		}

@@ -24,7 +24,8 @@ var testObjects = map[string]struct{ kind, state string }{
 	"charge.refunded":                          {"charge", "refunded"},
 	"charge.dispute.created":                   {"dispute", "needs_response"},
 	"charge.dispute.closed":                    {"dispute", "won"},
-	"customer.deleted":                         {"customer", ""},
+	"customer.deleted":                         {"customer", "deleted"},
+	"customer.updated":                         {"customer", "updated"},
 	"price.updated":                            {"price", ""},
 }
 
@@ -41,7 +42,7 @@ func (p SimulatedPurchase) object(kind, state string) map[string]any {
 	case "dispute":
 		return p.dispute(state)
 	case "customer":
-		return p.customer()
+		return p.customer(state == "deleted")
 	}
 	return p.price()
 }
@@ -91,6 +92,9 @@ func (p SimulatedPurchase) dispute(status string) map[string]any {
 	}
 }
 
-func (p SimulatedPurchase) customer() map[string]any {
-	return map[string]any{"id": p.ids().customer, "object": "customer", "deleted": true}
+func (p SimulatedPurchase) customer(deleted bool) map[string]any {
+	if deleted {
+		return map[string]any{"id": p.ids().customer, "object": "customer", "deleted": true}
+	}
+	return map[string]any{"id": p.ids().customer, "object": "customer", "email": p.Email}
 }

@@ -167,6 +167,7 @@ func (s *Store) applyChange(ctx context.Context, tx *txn, eventID string, c payw
 		func() error { return s.applyInvoiceChange(ctx, tx, c.Invoice) },
 		func() error { return s.applyHold(ctx, tx, c.Hold) },
 		func() error { return s.applyPrice(ctx, tx, c.Price) },
+		func() error { return s.applyCustomerContact(ctx, tx, c.Customer) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

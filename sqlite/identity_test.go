@@ -161,3 +161,30 @@ func testSubscriptionChangeReportsMember(t *testing.T, db storetest.DB) {
 			got, err, member)
 	}
 }
+
+func TestCustomerContact(t *testing.T) { storetest.Each(t, testCustomerContact) }
+
+// testCustomerContact: customer.updated with a new email (changed in the
+// Customer Portal) changes the customer's contact address and never the
+// member's sign-in address.
+func testCustomerContact(t *testing.T, db storetest.DB) {
+	ctx := context.Background()
+	s := openTest(t, db)
+	member := mustPurchase(t, s, "cs_1", "cus_A", "reader@example.test")
+	if _, err := s.SaveEvent(ctx, paywall.Event{ID: "evt_cu", Type: "customer.updated",
+		Created: s.Now(), Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyEvent(ctx, "evt_cu", paywall.Change{Customer: &paywall.CustomerContact{
+		ID: "cus_A", Email: "portal@example.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.Member(ctx, member); err != nil || m.Email != "reader@example.test" {
+		t.Errorf("member after customer.updated: %+v, %v; want the sign-in address kept", m, err)
+	}
+	var contact string
+	if err := s.db.QueryRowContext(ctx, `SELECT email FROM customers WHERE id = ?`, "cus_A").
+		Scan(&contact); err != nil || contact != "portal@example.test" {
+		t.Errorf("customer contact %q, %v; want portal@example.test", contact, err)
+	}
+}

@@ -92,10 +92,6 @@ func (s *Store) createMember(ctx context.Context, tx *txn, email string) (int64,
 // holds for the customer is kept as the customer's contact address; it never
 // becomes the member's sign-in address, which changes only through an
 // email-change link the member confirms.
-//
-// TODO(#4): customer.updated (an email changed in the Customer Portal) is
-// not decoded yet; when it is, it should update customers.email here and
-// nothing else.
 func (s *Store) linkCustomer(ctx context.Context, tx *txn, customer string, member int64, email string) error {
 	if customer == "" {
 		return nil
@@ -202,4 +198,18 @@ func (s *Store) CustomerIDs(ctx context.Context, member int64) ([]string, error)
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// applyCustomerContact records the email Stripe now holds for a customer
+// (changed, say, in the Customer Portal) as that customer's contact
+// address, and nothing else: the member's sign-in address stays as it is.
+func (s *Store) applyCustomerContact(ctx context.Context, tx *txn, c *paywall.CustomerContact) error {
+	if c == nil || c.Email == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE customers SET email = ? WHERE id = ?`, c.Email, c.ID)
+	if err != nil {
+		return fmt.Errorf("update customer email: %w", err)
+	}
+	return nil
 }

@@ -155,7 +155,7 @@ func TestSetupWebhook(t *testing.T) {
 	wantLines(t, "setup-webhook", out,
 		"created webhook endpoint we_",
 		"for https://paywall.example/webhooks/stripe",
-		"api version "+stripe.APIVersion+", 17 events: checkout.session.completed,",
+		"api version "+stripe.APIVersion+", "+strconv.Itoa(len(billing.HandledEvents))+" events: checkout.session.completed,",
 		"STRIPE_WEBHOOK_SECRET")
 	calls := s.rec.find("POST", "/v1/webhook_endpoints")
 	if len(calls) != 1 {
