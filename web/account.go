@@ -222,13 +222,9 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
-	rd, err := s.reader(r)
-	if err != nil {
+	rd, ok, err := s.signedIn(w, r)
+	if !ok || err != nil {
 		return err
-	}
-	if !rd.SignedIn {
-		http.Redirect(w, r, "/login?next=/account", http.StatusSeeOther)
-		return nil
 	}
 	p := page{Title: "Your account", SignedIn: true, Email: rd.Member.Email,
 		Status: rd.Access.Status, Ending: rd.Access.Ending,
@@ -265,13 +261,9 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 
 // signOutEverywhere ends every session of the member, this one included.
 func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request) error {
-	rd, err := s.reader(r)
-	if err != nil {
+	rd, ok, err := s.signedIn(w, r)
+	if !ok || err != nil {
 		return err
-	}
-	if !rd.SignedIn {
-		http.Redirect(w, r, "/login?next=/account", http.StatusSeeOther)
-		return nil
 	}
 	if err := s.Accounts.SignOutEverywhere(r.Context(), rd.Member.ID); err != nil {
 		return err
@@ -286,13 +278,9 @@ func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request) error
 // wants to sign in with. Nothing changes until that link is used, so a
 // typo or a stranger's address cannot lock the member out.
 func (s *Server) requestEmailChange(w http.ResponseWriter, r *http.Request) error {
-	rd, err := s.reader(r)
-	if err != nil {
+	rd, ok, err := s.signedIn(w, r)
+	if !ok || err != nil {
 		return err
-	}
-	if !rd.SignedIn {
-		http.Redirect(w, r, "/login?next=/account", http.StatusSeeOther)
-		return nil
 	}
 	if err := parseForm(r); err != nil {
 		return err
@@ -347,13 +335,9 @@ func (s *Server) confirmEmailChange(w http.ResponseWriter, r *http.Request) erro
 // portal sends the member to Stripe's Customer Portal for their newest
 // Stripe customer.
 func (s *Server) portal(w http.ResponseWriter, r *http.Request) error {
-	rd, err := s.reader(r)
-	if err != nil {
+	rd, ok, err := s.signedIn(w, r)
+	if !ok || err != nil {
 		return err
-	}
-	if !rd.SignedIn {
-		http.Redirect(w, r, "/login?next=/account", http.StatusSeeOther)
-		return nil
 	}
 	if s.Portal == nil {
 		s.render(w, r, http.StatusOK, "message", page{Title: "Manage billing", SignedIn: true,
@@ -388,4 +372,15 @@ func localPath(p string) string {
 		return ""
 	}
 	return p
+}
+
+// signedIn returns the reader of a request to a members' page, or sends a
+// reader who is signed out to the sign-in form (ok false).
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) (reader, bool, error) {
+	rd, err := s.reader(r)
+	if err != nil || rd.SignedIn {
+		return rd, err == nil, err
+	}
+	http.Redirect(w, r, "/login?next=/account", http.StatusSeeOther)
+	return rd, false, nil
 }
