@@ -30,20 +30,7 @@ func (s *Store) ApplyChange(ctx context.Context, c paywall.Change) (int64, error
 
 // AllSubscriptions returns every stored subscription, by ID.
 func (s *Store) AllSubscriptions(ctx context.Context) ([]paywall.Subscription, error) {
-	rows, err := s.db.QueryContext(ctx, subscriptionSelect+` ORDER BY s.id`)
-	if err != nil {
-		return nil, fmt.Errorf("list subscriptions: %w", err)
-	}
-	defer rows.Close()
-	var out []paywall.Subscription
-	for rows.Next() {
-		sub, err := scanSubscription(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan subscription: %w", err)
-		}
-		out = append(out, sub)
-	}
-	return out, rows.Err()
+	return s.querySubscriptions(ctx, subscriptionSelect+` ORDER BY s.id`)
 }
 
 // CustomerMembers returns every linked Stripe customer and its member.
