@@ -268,6 +268,13 @@ func TestJourneySimulated(t *testing.T) {
 	if !strings.Contains(order.body, "SIMULATED") || !strings.Contains(order.body, "$19") {
 		t.Errorf("simulated checkout page does not say SIMULATED and $19:\n%s", order.body)
 	}
+	orderID := r.location[strings.LastIndex(r.location, "/")+1:]
+	early := do(t, c, "GET", "/checkout/success?session_id="+orderID, nil)
+	if !strings.Contains(early.body, "not completed") {
+		t.Errorf("success page before the order is completed: %.300s", early.body)
+	}
+	wantStatus(t, "success page for no order", do(t, c, "GET",
+		"/checkout/success?session_id=cs_sim_000000000000000000000000", nil), http.StatusNotFound)
 	done := do(t, c, "POST", r.location, url.Values{"email": {buyer}})
 	wantStatus(t, "complete simulated checkout", done, http.StatusSeeOther)
 	if !strings.Contains(done.location, "/checkout/success?session_id=cs_sim_") {
