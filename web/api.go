@@ -74,6 +74,9 @@ func (s *Server) authCheck(w http.ResponseWriter, r *http.Request) error {
 	switch paywall.Decide(t.Rule, rd.SignedIn, rd.Access) {
 	case paywall.Allow:
 		s.metrics.decisions.WithLabelValues("allow").Inc()
+		// Caddy copies this into the file request, so that the gated file it
+		// serves is marked private, as paywall marks the files it serves.
+		h.Set(GatedHeader, "true")
 		w.WriteHeader(http.StatusOK)
 	case paywall.SignIn:
 		s.metrics.decisions.WithLabelValues("sign_in").Inc()
@@ -84,6 +87,9 @@ func (s *Server) authCheck(w http.ResponseWriter, r *http.Request) error {
 	}
 	return nil
 }
+
+// GatedHeader marks an allowed /auth/check answer for a gated file.
+const GatedHeader = "X-Paywall-Gated"
 
 // forwardedPath decodes the path of a forwarded request URI as net/http
 // decodes a request's own. It is parsed by hand: url.ParseRequestURI would

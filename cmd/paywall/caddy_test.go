@@ -383,6 +383,14 @@ func checkSpellingsThrough(t *testing.T, proxy *testApp, members map[string]stri
 					t.Errorf("%s: through Caddy %d (%s), directly %d (%s)", what, last.status, got,
 						want.last.status, want.verdict)
 				}
+				// What paywall marks private (a gated file, the file itself
+				// included) is private through Caddy too, whoever serves it.
+				private := want.last.header.Get("Cache-Control") == "private, no-store"
+				if private && last.status < 300 && (last.header.Get("Cache-Control") != "private, no-store" ||
+					!strings.Contains(strings.Join(last.header.Values("Vary"), ","), "Cookie")) {
+					t.Errorf("%s: %d through Caddy with Cache-Control %q, Vary %q; want private, no-store and Cookie",
+						what, last.status, last.header.Get("Cache-Control"), last.header.Values("Vary"))
+				}
 				if who != "with the plan" {
 					// A refused reader gets paywall's own answer: the teaser and its plans.
 					if last.status == want.last.status && sp.method == "GET" && !bytes.Equal(last.body, want.last.body) {
