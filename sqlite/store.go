@@ -20,6 +20,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -126,7 +127,17 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}
-	p, err := goose.NewProvider(s.db.d.goose, s.db.DB, fsys)
+	var opts []goose.ProviderOption
+	if s.db.d.name == "postgres" {
+		// Replicas starting together on a new database take turns: a
+		// session advisory lock lets one apply the migrations at a time.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return 0, fmt.Errorf("migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(s.db.d.goose, s.db.DB, fsys, opts...)
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}

@@ -192,3 +192,42 @@ func TestMigrationsPerDialect(t *testing.T) {
 		t.Errorf("migrations/*.sql and migrations/postgres/*.sql differ (-sqlite +postgres):\n%s", diff)
 	}
 }
+
+func TestConcurrentMigrate(t *testing.T) { storetest.Each(t, testConcurrentMigrate) }
+
+// testConcurrentMigrate: replicas starting together on a new database all
+// come up; the migrations are applied once, by one of them.
+func testConcurrentMigrate(t *testing.T, db storetest.DB) {
+	url := db.URL(t)
+	const replicas = 4
+	applied := make(chan int, replicas)
+	errs := make(chan error, replicas)
+	for range replicas {
+		go func() {
+			s, err := sqlite.Open(url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			n, err := s.Migrate(context.Background())
+			applied <- n
+			errs <- err
+		}()
+	}
+	total := 0
+	for range replicas {
+		if err := <-errs; err != nil {
+			t.Errorf("Migrate: %v", err)
+			continue
+		}
+		total += <-applied
+	}
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(files); total != want {
+		t.Errorf("%d migrations applied in all, want each of the %d once", total, want)
+	}
+}
