@@ -193,15 +193,10 @@ func TestMigrationsPerDialect(t *testing.T) {
 	}
 }
 
-func TestConcurrentMigrate(t *testing.T) { storetest.Each(t, testConcurrentMigrate) }
-
-// testConcurrentMigrate: replicas starting together on a new PostgreSQL
-// database all come up; the migrations are applied once, by one of them.
-func testConcurrentMigrate(t *testing.T, db storetest.DB) {
-	if db.Name != "postgres" {
-		t.Skip("SQLite serves one process; replicas run on PostgreSQL")
-	}
-	url := db.URL(t)
+// (SQLite serves one process; replicas run on PostgreSQL.)
+func TestConcurrentMigrate(t *testing.T) {
+	storetest.Require(t)
+	url := storetest.PostgresURL(t)
 	const replicas = 4
 	applied := make(chan int, replicas)
 	errs := make(chan error, replicas)
