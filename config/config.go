@@ -234,7 +234,9 @@ func parseDatabase(raw string) (string, error) {
 		}
 		return raw, nil
 	default:
-		return "", fmt.Errorf("PAYWALL_DATABASE_URL: %q is neither sqlite:PATH nor postgres://…", raw)
+		scheme, _, _ := strings.Cut(raw, ":")
+		return "", fmt.Errorf("PAYWALL_DATABASE_URL: a %q URL is neither sqlite:PATH nor postgres://…",
+			scheme)
 	}
 }
 
@@ -242,6 +244,10 @@ func parseDatabase(raw string) (string, error) {
 func redacted(raw string, u *url.URL) string {
 	if u == nil {
 		return "postgres://…"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

@@ -57,6 +57,11 @@ func Describe(path string) string {
 	if err != nil {
 		return "postgres://…"
 	}
+	// libpq also takes the password as a parameter: hide it there too.
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
 	return u.Redacted()
 }
 

@@ -53,7 +53,7 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts optio
 	if err := cfg.CheckServe(); err != nil {
 		return nil, err
 	}
-	store, err := sqlite.Open(cfg.DatabasePath)
+	store, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -309,4 +309,15 @@ func (a *App) listen(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// openStore opens the configured database; a failure is one line naming
+// the variable, as every configuration error is.
+func openStore(cfg config.Config) (*sqlite.Store, error) {
+	s, err := sqlite.Open(cfg.DatabasePath)
+	if err != nil {
+		return nil, fmt.Errorf("PAYWALL_DATABASE_URL: %s: %s", sqlite.Describe(cfg.DatabasePath),
+			strings.Join(strings.Fields(err.Error()), " "))
+	}
+	return s, nil
 }

@@ -32,7 +32,7 @@ func events(ctx context.Context, c *cli, args []string) error {
 	if sub == "send" {
 		return eventsSend(ctx, c, args)
 	}
-	store, err := sqlite.Open(c.cfg.DatabasePath)
+	store, err := openStore(c.cfg)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func sendSecret(ctx context.Context, c *cli) (string, error) {
 	if len(c.cfg.WebhookSecrets) > 0 {
 		return c.cfg.WebhookSecrets[0], nil
 	}
-	store, err := sqlite.Open(c.cfg.DatabasePath)
+	store, err := openStore(c.cfg)
 	if err != nil {
 		return "", err
 	}

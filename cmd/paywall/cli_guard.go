@@ -149,7 +149,7 @@ func explainReader(ctx context.Context, c *cli, r *paywall.Rule, email string) e
 	if _, err := os.Stat(c.cfg.DatabasePath); err != nil && !sqlite.IsPostgres(c.cfg.DatabasePath) {
 		return fmt.Errorf("PAYWALL_DATABASE_URL: no database at %s to look up %s", c.cfg.DatabasePath, email)
 	}
-	store, err := sqlite.Open(c.cfg.DatabasePath)
+	store, err := openStore(c.cfg)
 	if err != nil {
 		return err
 	}

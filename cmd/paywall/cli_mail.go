@@ -18,7 +18,7 @@ func mailCmd(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: mail needs list or retry", errUsage)
 	}
-	store, err := sqlite.Open(c.cfg.DatabasePath)
+	store, err := openStore(c.cfg)
 	if err != nil {
 		return err
 	}

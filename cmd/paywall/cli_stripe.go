@@ -12,7 +12,6 @@ import (
 
 	"github.com/paywall/paywall/billing"
 	"github.com/paywall/paywall/config"
-	"github.com/paywall/paywall/sqlite"
 )
 
 // newStripe returns the Stripe client of cfg over hc, or over a default
@@ -134,7 +133,7 @@ func reconcile(ctx context.Context, c *cli, args []string) error {
 	}); err != nil {
 		return err
 	}
-	store, err := sqlite.Open(c.cfg.DatabasePath)
+	store, err := openStore(c.cfg)
 	if err != nil {
 		return err
 	}

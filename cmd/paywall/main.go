@@ -128,7 +128,7 @@ func migrate(ctx context.Context, c *cli, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("%w: migrate takes no arguments", errUsage)
 	}
-	store, err := sqlite.Open(c.cfg.DatabasePath)
+	store, err := openStore(c.cfg)
 	if err != nil {
 		return err
 	}
