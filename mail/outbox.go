@@ -45,6 +45,9 @@ type Outbox struct {
 	BaseURL string
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Lease is how long a claim on due mail lasts (on PostgreSQL, where
+	// replicas share the outbox); 0 when claims do not expire.
+	Lease time.Duration
 
 	poke chan struct{}
 }
@@ -87,27 +90,40 @@ func backoff(n int) time.Duration {
 
 // SendDue sends every mail that is due once.
 func (o *Outbox) SendDue(ctx context.Context) error {
-	due, err := o.Store.DueMails(ctx, 50)
-	if err != nil {
-		return err
-	}
-	for _, m := range due {
-		err := o.send(ctx, m)
-		if err == nil {
-			if err := o.Store.MailSent(ctx, m.ID); err != nil {
-				return err
-			}
-			o.Log.Info("mail delivered", "mail_id", m.ID, "kind", m.Kind, "member_id", m.MemberID)
-			continue
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err := o.deferMail(ctx, m, err); err != nil {
+	for {
+		claimed := o.Now()
+		due, err := o.Store.DueMails(ctx, 10)
+		if err != nil || len(due) == 0 {
 			return err
 		}
+		for _, m := range due {
+			// A claim is a lease on PostgreSQL: past half of it, leave the
+			// rest of the batch to come back due rather than risk another
+			// replica sending the same mail while this one still does.
+			if o.Lease > 0 && o.Now().Sub(claimed) > o.Lease/2 {
+				return nil
+			}
+			if err := o.sendOne(ctx, m); err != nil {
+				return err
+			}
+		}
 	}
-	return nil
+}
+
+// sendOne sends m and records the outcome; it returns only store errors.
+func (o *Outbox) sendOne(ctx context.Context, m paywall.Outgoing) error {
+	err := o.send(ctx, m)
+	if err == nil {
+		if err := o.Store.MailSent(ctx, m.ID); err != nil {
+			return err
+		}
+		o.Log.Info("mail delivered", "mail_id", m.ID, "kind", m.Kind, "member_id", m.MemberID)
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return o.deferMail(ctx, m, err)
 }
 
 // deferMail schedules the next attempt, or sets the mail aside as failed

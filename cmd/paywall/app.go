@@ -112,6 +112,7 @@ func (a *App) build(ctx context.Context, opts options) error {
 	a.outbox = mail.NewOutbox(a.store, accounts, mailer, cfg.BaseURL.Host,
 		log.With("component", "outbox"))
 	a.outbox.BaseURL = cfg.BaseURL.String()
+	a.outbox.Lease = a.store.Lease
 	a.worker = billing.NewWorker(a.store, cfg.Catalog, log.With("component", "events"))
 
 	srv := &web.Server{
