@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 
@@ -39,8 +40,14 @@ func (s *Server) adapt(h handlerFunc) http.Handler {
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	kind := paywall.KindOf(err)
-	status := statusOf[kind]
 	msg := paywall.MessageOf(err)
+	// A database (or any peer) that cannot be reached is an outage to wait
+	// out, not a fault of the request: 503, so clients and Caddy retry.
+	var netErr *net.OpError
+	if kind == paywall.Internal && errors.As(err, &netErr) {
+		kind, msg = paywall.Unavailable, "This service is unavailable right now; please try again in a minute."
+	}
+	status := statusOf[kind]
 	if kind == paywall.Internal || msg == "" {
 		msg = http.StatusText(status)
 	}
