@@ -53,6 +53,12 @@ func (v Verifier) Verify(payload []byte, header string, now time.Time) (paywall.
 		if se.ID == "" || se.Type == "" {
 			return paywall.Event{}, fmt.Errorf("not a Stripe event: no id or type")
 		}
+		// Stripe's IDs and types are short and printable; anything else could
+		// never be stored (PostgreSQL refuses NUL in text) and would be
+		// retried for days.
+		if !plainToken(se.ID) || !plainToken(string(se.Type)) {
+			return paywall.Event{}, fmt.Errorf("not a Stripe event: id or type is not a short printable word")
+		}
 		e := paywall.Event{
 			ID:         se.ID,
 			Type:       string(se.Type),
@@ -121,4 +127,17 @@ func dataObject(payload []byte) ([]byte, error) {
 // Sign returns a Stripe-Signature header for payload, as Stripe computes it.
 func Sign(payload []byte, secret string, at time.Time) string {
 	return fmt.Sprintf("t=%d,v1=%x", at.Unix(), webhook.ComputeSignature(at, payload, secret))
+}
+
+// plainToken reports whether s is at most 255 printable ASCII characters.
+func plainToken(s string) bool {
+	if len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

@@ -41,8 +41,8 @@ func mailList(ctx context.Context, c *cli, store *sqlite.Store, args []string) e
 	fs.SetOutput(io.Discard)
 	failed := fs.Bool("failed", false, "only mail set aside as failed")
 	limit := fs.Int("limit", 100, "at most this many, newest first")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return fmt.Errorf("%w: mail list [--failed] [--limit N]", errUsage)
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *limit < 1 {
+		return fmt.Errorf("%w: mail list [--failed] [--limit N], N at least 1", errUsage)
 	}
 	mails, err := store.Mails(ctx, *failed, *limit)
 	if err != nil {

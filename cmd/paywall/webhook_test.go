@@ -116,6 +116,8 @@ func TestWebhookHostileDeliveries(t *testing.T) {
 	thin := hookEvent("evt_thin", "v1.billing.meter.error_report_triggered", nil,
 		func(e map[string]any) { e["object"] = "v2.core.event" })
 	noID := hookEvent("", "checkout.session.completed", map[string]any{}, nil)
+	nulID := hookEvent("evt_\x00nul", "invoice.paid", map[string]any{"id": "in_nul"}, nil)
+	longID := hookEvent("evt_"+strings.Repeat("x", 5000), "invoice.paid", map[string]any{"id": "in_long"}, nil)
 	noObject := hookEvent("evt_hostile_noobject", "customer.subscription.updated", nil,
 		func(e map[string]any) { delete(e, "data") })
 	big := bytes.Repeat([]byte("x"), 2<<20)
@@ -157,6 +159,8 @@ func TestWebhookHostileDeliveries(t *testing.T) {
 		{"not JSON", signed([]byte("hello"), newSecret, 0), 400},
 		{"JSON array", signed([]byte("[1,2]"), newSecret, 0), 400},
 		{"not an event object", signed(notEvent, newSecret, 0), 400},
+		{"NUL in the event id", signed(nulID, newSecret, 0), 400},
+		{"5,000-character event id", signed(longID, newSecret, 0), 400},
 		{"thin event notification", signed(thin, newSecret, 0), 400},
 		{"event without id", signed(noID, newSecret, 0), 400},
 		{"event without data", signed(noObject, newSecret, 0), 200},
