@@ -235,16 +235,13 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 			names[i] = s.planName(id)
 		}
 		p.PlanName = strings.Join(names, ", ")
-		if p.PlanName == "" {
-			p.PlanName = s.planName(rd.Access.PlanID)
-		}
 		p.Until = date(rd.Access.Until)
 	}
-	if subs, err := s.Store.Subscriptions(r.Context(), rd.Member.ID); err == nil && p.Until == "" {
-		for _, sub := range subs {
-			if sub.PlanID == rd.Access.PlanID && sub.Status == paywall.Active {
-				p.Renews = date(sub.PeriodEnd)
-			}
+	// The subscriptions access was decided from; asking the store again
+	// would cost a query and could disagree with the decision shown.
+	for _, sub := range rd.Subs {
+		if p.Until == "" && sub.PlanID == rd.Access.PlanID && sub.Status == paywall.Active {
+			p.Renews = date(sub.PeriodEnd)
 		}
 	}
 	invoices, err := s.Store.Invoices(r.Context(), rd.Member.ID)

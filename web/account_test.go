@@ -40,6 +40,13 @@ func TestDashboard(t *testing.T) {
 	if strings.Contains(body, "did not go through") {
 		t.Error("active dashboard shows the past_due banner")
 	}
+	// On a warm cache the dashboard reads subscriptions from it, not again
+	// from the store.
+	before := f.store.count()
+	get()
+	if n := f.store.count() - before; n != 0 {
+		t.Errorf("a warm dashboard asked the store for subscriptions %d times", n)
+	}
 
 	// The renewal at f.now failed: the unpaid period starts then.
 	f.store.set(1, paywall.Subscription{ID: "sub_1", Status: paywall.PastDue, PlanID: "basic",

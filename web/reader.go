@@ -20,6 +20,9 @@ type reader struct {
 	Member   paywall.Member
 	Access   paywall.Access
 	SignedIn bool
+	// Subs are the member's subscriptions Access was decided from. They
+	// may be the cache's: read them, never change them.
+	Subs []paywall.Subscription
 }
 
 func (s *Server) reader(r *http.Request) (reader, error) {
@@ -31,7 +34,7 @@ func (s *Server) reader(r *http.Request) (reader, error) {
 	key := sha256.Sum256([]byte(c.Value))
 	if e, ok := s.cache.get(key, now); ok {
 		s.metrics.sessions.WithLabelValues("cache").Inc()
-		return reader{Member: e.member, Access: s.Policy.Access(e.subs, now), SignedIn: true}, nil
+		return s.readerOf(e, now), nil
 	}
 	s.metrics.sessions.WithLabelValues("database").Inc()
 	e, err := s.lookup(r.Context(), key, c.Value, now)
@@ -41,7 +44,12 @@ func (s *Server) reader(r *http.Request) (reader, error) {
 		}
 		return reader{}, err
 	}
-	return reader{Member: e.member, Access: s.Policy.Access(e.subs, now), SignedIn: true}, nil
+	return s.readerOf(e, now), nil
+}
+
+func (s *Server) readerOf(e cached, now time.Time) reader {
+	return reader{Member: e.member, Access: s.Policy.Access(e.subs, now), SignedIn: true,
+		Subs: e.subs}
 }
 
 // lookup reads a session and its member's subscriptions from the identity
