@@ -2,6 +2,7 @@ package billing
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -42,11 +43,13 @@ func (v Verifier) Verify(payload []byte, header string, now time.Time) (paywall.
 	opts := webhook.ConstructEventOptions{IgnoreTolerance: true, IgnoreAPIVersionMismatch: true}
 	var lastErr error = webhook.ErrNoValidSignature
 	for _, secret := range v.Secrets {
-		if err := webhook.ValidatePayloadIgnoringTolerance(payload, header, secret); err != nil {
+		// One call checks the signature and reads the event; only a
+		// signature error sends it on to the next secret.
+		se, err := webhook.ConstructEventWithOptions(payload, header, secret, opts)
+		if isSignatureError(err) {
 			lastErr = err
 			continue
 		}
-		se, err := webhook.ConstructEventWithOptions(payload, header, secret, opts)
 		if err != nil {
 			return paywall.Event{}, fmt.Errorf("not a Stripe event: %w", err)
 		}
@@ -127,6 +130,13 @@ func dataObject(payload []byte) ([]byte, error) {
 // Sign returns a Stripe-Signature header for payload, as Stripe computes it.
 func Sign(payload []byte, secret string, at time.Time) string {
 	return fmt.Sprintf("t=%d,v1=%x", at.Unix(), webhook.ComputeSignature(at, payload, secret))
+}
+
+// isSignatureError reports whether err says the header does not sign the
+// payload with the secret tried, rather than that the payload is no event.
+func isSignatureError(err error) bool {
+	return errors.Is(err, webhook.ErrNoValidSignature) || errors.Is(err, webhook.ErrInvalidHeader) ||
+		errors.Is(err, webhook.ErrNotSigned) || errors.Is(err, webhook.ErrTooOld)
 }
 
 // plainToken reports whether s is at most 255 printable ASCII characters.
