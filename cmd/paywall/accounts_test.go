@@ -118,15 +118,24 @@ func TestSignInLink(t *testing.T) {
 	wantStatus(t, "GET of a used link", do(t, c, "GET", link, nil), http.StatusNotFound)
 }
 
-func TestExpiredSetupLinkOffersANewOne(t *testing.T) {
+// TestUsedSetupLinkOffersANewOne: a used setup link (expiry is tested with
+// an injected clock in package account) shows a form, and the form sends a
+// new way in. The member has a password now, so it is a sign-in link.
+func TestUsedSetupLinkOffersANewOne(t *testing.T) {
 	app := startApp(t, nil)
 	c := app.client(t)
 	app.member(t, c, buyer)
 	_, link := app.nthMail(t, buyer, 1)
-	used := do(t, app.client(t), "GET", link, nil)
+	other := app.client(t)
+	used := do(t, other, "GET", link, nil)
 	wantStatus(t, "used setup link", used, http.StatusNotFound)
 	if !strings.Contains(used.body, `action="/login/link"`) {
 		t.Errorf("used setup link page has no form for a new link:\n%s", used.body)
+	}
+	wantStatus(t, "ask for a new link", do(t, other, "POST", "/login/link",
+		url.Values{"email": {buyer}}), http.StatusOK)
+	if _, fresh := app.nthMail(t, buyer, 2); !strings.Contains(fresh, "/login/link?token=") {
+		t.Errorf("the new mail carries %q, want a sign-in link", fresh)
 	}
 }
 
