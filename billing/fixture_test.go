@@ -2,19 +2,19 @@ package billing_test
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stripe/stripe-go/v84"
+
+	"github.com/paywall/paywall/internal/stripemock"
 )
 
 var updateFixtures = flag.Bool("update", false, "fetch stripe-mock's fixture objects again into testdata/")
@@ -147,51 +147,21 @@ func toOlder(kind string, obj map[string]any) {
 	}
 }
 
-// runStripeMock builds the stripe-mock pinned as a tool in go.mod and
-// runs it on free loopback ports.
+// runStripeMock runs the stripe-mock pinned as a tool in go.mod on
+// loopback ports and returns its HTTP origin.
 func runStripeMock(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "stripe-mock")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/stripe/stripe-mock").CombinedOutput()
-	if err != nil {
-		needProgram(t, "build stripe-mock: %v: %s", err, out)
+	s, err := stripemock.Start()
+	if errors.Is(err, stripemock.ErrUnavailable) {
+		needProgram(t, "%v", err)
 	}
-	httpPort, httpsPort := freeTCPPort(t), freeTCPPort(t)
-	cmd := exec.Command(bin, "-http-port", httpPort, "-https-port", httpsPort)
-	if err := cmd.Start(); err != nil {
-		needProgram(t, "start stripe-mock: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr := "127.0.0.1:" + httpPort
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			conn.Close()
-			return "http://" + addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stripe-mock did not start on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func freeTCPPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
+	t.Cleanup(s.Stop)
+	return s.URL
 }
 
-// needProgram skips a test that needs a program the machine lacks, except under
-// CI=true, where that is a failure.
 func needProgram(t *testing.T, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {

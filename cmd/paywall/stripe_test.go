@@ -2,22 +2,20 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stripe/stripe-go/v84"
 
 	"github.com/paywall/paywall/billing"
+	"github.com/paywall/paywall/internal/stripemock"
 )
 
 const (
@@ -35,34 +33,8 @@ func missing(t *testing.T, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-var (
-	stripeMockOnce sync.Once
-	stripeMockBin  string
-	stripeMockErr  error
-)
-
-// buildStripeMock builds the stripe-mock pinned as a tool in go.mod, once
-// per test binary.
-func buildStripeMock() (string, error) {
-	stripeMockOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "stripe-mock")
-		if err != nil {
-			stripeMockErr = err
-			return
-		}
-		bin := filepath.Join(dir, "stripe-mock")
-		out, err := exec.Command("go", "build", "-o", bin, "github.com/stripe/stripe-mock").CombinedOutput()
-		if err != nil {
-			stripeMockErr = fmt.Errorf("build stripe-mock: %v: %s", err, out)
-			return
-		}
-		stripeMockBin = bin
-	})
-	return stripeMockBin, stripeMockErr
-}
-
-// startStripeMock runs stripe-mock on free loopback ports and returns its
-// HTTP origin.
+// startStripeMock runs stripe-mock on loopback ports and returns its HTTP
+// origin.
 func startStripeMock(t *testing.T) string {
 	t.Helper()
 	origin, _ := runStripeMock(t)
@@ -73,37 +45,15 @@ func startStripeMock(t *testing.T) string {
 // stripe-mock before the test ends.
 func runStripeMock(t *testing.T) (origin string, stop func()) {
 	t.Helper()
-	bin, err := buildStripeMock()
+	s, err := stripemock.Start()
+	if errors.Is(err, stripemock.ErrUnavailable) {
+		missing(t, "%v", err)
+	}
 	if err != nil {
-		missing(t, "stripe-mock unavailable: %v", err)
+		t.Fatal(err)
 	}
-	httpPort, httpsPort := freePort(t), freePort(t)
-	cmd := exec.Command(bin, "-http-port", httpPort, "-https-port", httpsPort)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		missing(t, "start stripe-mock: %v", err)
-	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-		})
-	}
-	t.Cleanup(stop)
-	addr := "127.0.0.1:" + httpPort
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			conn.Close()
-			return "http://" + addr, stop
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stripe-mock did not start on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	t.Cleanup(s.Stop)
+	return s.URL, s.Stop
 }
 
 func freePort(t *testing.T) string {
