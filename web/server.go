@@ -130,6 +130,7 @@ type Server struct {
 	metrics  metrics
 	cache    *readerCache
 	limiters limiters
+	routes   *http.ServeMux
 }
 
 // MaxWebhookBody is the largest webhook body accepted. Stripe's events are
@@ -143,6 +144,7 @@ func (s *Server) Handler() http.Handler {
 	s.limiters = newLimiters(s.Limits)
 	csrf := http.NewCrossOriginProtection()
 	mux := http.NewServeMux()
+	s.routes = mux
 	route := func(pattern string, h handlerFunc) { mux.Handle(pattern, s.adapt(h)) }
 	// State-changing routes a browser posts to are refused cross-origin.
 	form := func(pattern string, h handlerFunc) { mux.Handle(pattern, csrf.Handler(s.adapt(h))) }
@@ -192,6 +194,23 @@ func (s *Server) webhooksFirst(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// allowed lists, for a 405, the methods the route table answers at r's
+// path: a dynamic route's own methods, or GET and HEAD for the site.
+func (s *Server) allowed(r *http.Request) string {
+	var methods []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost} {
+		probe := *r
+		probe.Method = m
+		if _, pattern := s.routes.Handler(&probe); pattern != "" && pattern != "/" {
+			methods = append(methods, m)
+		}
+	}
+	if len(methods) == 0 {
+		return "GET, HEAD"
+	}
+	return strings.Join(methods, ", ")
 }
 
 // NewHTTPServer returns an http.Server for h with every timeout set: a slow

@@ -12,7 +12,7 @@ import (
 // site serves the static site, every path decided by the guard first.
 func (s *Server) site(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+		w.Header().Set("Allow", s.allowed(r))
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return nil
 	}
