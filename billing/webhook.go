@@ -80,7 +80,8 @@ func (v Verifier) Verify(payload []byte, header string, now time.Time) (paywall.
 }
 
 // checkAge refuses a header whose timestamp is older than the tolerance,
-// which stops a captured delivery from being replayed later.
+// which stops a captured delivery from being replayed later, or further
+// ahead of our clock than the tolerance, which no honest sender's clock is.
 func (v Verifier) checkAge(header string, now time.Time) error {
 	// stripe-go signs with the last t= of the header; check that same one, or
 	// a fresh t= in front of an old, validly signed one would replay it.
@@ -98,8 +99,12 @@ func (v Verifier) checkAge(header string, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSignature, webhook.ErrInvalidHeader)
 	}
-	if now.Sub(time.Unix(ts, 0)) > tolerance(v) {
+	switch at := time.Unix(ts, 0); {
+	case now.Sub(at) > tolerance(v):
 		return fmt.Errorf("%w: %w", ErrSignature, webhook.ErrTooOld)
+	case at.Sub(now) > tolerance(v):
+		return fmt.Errorf("%w: timestamp %s is more than %s ahead of this server's clock",
+			ErrSignature, at.UTC().Format(time.RFC3339), tolerance(v))
 	}
 	return nil
 }
