@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -130,25 +131,39 @@ func startCaddy(t *testing.T, caddyfile string, app *testApp, siteDir string) *t
 	if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A port picked in advance can be taken before Caddy binds it; then
+	// Caddy exits saying so, and another port is tried.
+	for attempt := 1; ; attempt++ {
+		addr, out, err := runCaddy(t, bin, config, app.addr, siteDir)
+		if err == nil {
+			return &testApp{addr: addr, logs: app.logs}
+		}
+		if attempt == 3 || !strings.Contains(out, "address already in use") {
+			t.Fatalf("%v: %s", err, out)
+		}
+	}
+}
+
+// runCaddy starts Caddy on a free port and waits until it listens; it
+// returns Caddy's output so far when Caddy exits or never listens.
+func runCaddy(t *testing.T, bin, config, upstream, siteDir string) (addr, output string, err error) {
+	t.Helper()
 	port := freePort(t)
 	var out bytes.Buffer
 	cmd := exec.Command(bin, "run", "--adapter", "caddyfile", "--config", config)
 	cmd.Env = caddyEnv(t, map[string]string{"CADDY_ADDRESS": ":" + port,
-		"PAYWALL_UPSTREAM": app.addr, "PAYWALL_SITE_ROOT": siteDir})
+		"PAYWALL_UPSTREAM": upstream, "PAYWALL_SITE_ROOT": siteDir})
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		missing(t, "start Caddy: %v", err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
+	stop := func() {
 		cmd.Process.Kill()
 		<-exited
-		if t.Failed() {
-			t.Logf("caddy log:\n%s", out.String())
-		}
-	})
-	addr := "127.0.0.1:" + port
+	}
+	addr = "127.0.0.1:" + port
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
@@ -157,15 +172,22 @@ func startCaddy(t *testing.T, caddyfile string, app *testApp, siteDir string) *t
 		}
 		select {
 		case <-exited:
-			t.Fatalf("Caddy exited: %s", out.String())
+			return "", out.String(), errors.New("Caddy exited")
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Caddy did not listen on %s: %v", addr, err)
+			stop()
+			return "", out.String(), fmt.Errorf("Caddy did not listen on %s: %v", addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return &testApp{addr: addr, logs: app.logs}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("caddy log:\n%s", out.String())
+		}
+	})
+	return addr, "", nil
 }
 
 // siteOnDisk writes the example site where Caddy can serve it.
