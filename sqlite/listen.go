@@ -76,7 +76,7 @@ func (s *Store) pollForgotten(ctx context.Context, forget func(member int64)) er
 	forget(0)
 	tick := time.NewTicker(PollEvery)
 	defer tick.Stop()
-	pruned := time.Now()
+	var pruned time.Time // prune at the first tick, then every minute
 	for {
 		select {
 		case <-ctx.Done():

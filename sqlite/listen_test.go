@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -131,4 +132,57 @@ func testListenForgets(t *testing.T, db storetest.DB) {
 		t.Fatal(err)
 	}
 	next(t, "second purchase", got, second)
+}
+
+// TestForgottenPruned: on SQLite, rows of the forgotten table older than a
+// few minutes go, newer ones stay, and numbering goes on past pruned rows,
+// so a listener never mistakes a new row for one it has seen.
+func TestForgottenPruned(t *testing.T) {
+	ctx := context.Background()
+	path := storetest.DB{Name: "sqlite"}.URL(t)
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	old, fresh := time.Now().Add(-10*time.Minute).Unix(), time.Now().Unix()
+	if _, err := raw.Exec(`INSERT INTO forgotten (member_id, at) VALUES (1, ?), (2, ?), (3, ?)`,
+		old, old, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PruneForgotten(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var members []int64
+	rows, err := raw.Query(`SELECT member_id FROM forgotten ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var m int64
+		rows.Scan(&m)
+		members = append(members, m)
+	}
+	rows.Close()
+	if len(members) != 1 || members[0] != 3 {
+		t.Errorf("after pruning: members %v, want [3], the fresh row only", members)
+	}
+	if _, err := raw.Exec(`DELETE FROM forgotten`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMemberSessions(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	var seq int64
+	if err := raw.QueryRow(`SELECT seq FROM forgotten WHERE member_id = 7`).Scan(&seq); err != nil || seq != 4 {
+		t.Errorf("a row after an emptied table: seq %d, %v, want 4", seq, err)
+	}
 }
