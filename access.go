@@ -36,6 +36,7 @@ const (
 //	open or lost dispute on a charge     no (HoldDispute); a won dispute restores access
 //	full refund of a charge              Policy.Refund: RefundKeep (default) or RefundRevoke
 //	customer deleted in Stripe           no, never again for that customer (HoldCustomerDeleted)
+//	a Grant (complimentary, "comped")    yes until Grant.Until, whatever the subscriptions say
 //
 // A plan follows the subscription's current price: an upgrade applies at
 // once, a downgrade when Stripe applies it (the subscription changes price).
@@ -66,6 +67,9 @@ type Access struct {
 	Until  time.Time // zero when access does not end on a known date
 	// Ending says the subscription is set to cancel at Until.
 	Ending bool
+	// Comped says a Grant gives PlanID, not a subscription; Status is then
+	// empty, and Until is the grant's end.
+	Comped bool
 }
 
 // Granted reports whether the access lets its holder read anything gated.
@@ -76,9 +80,9 @@ func (a Access) Has(plan string) bool {
 	return plan != "" && (a.PlanID == plan || slices.Contains(a.Plans, plan))
 }
 
-// grants says, for each status, whether a subscription in it gives access.
-// past_due is handled apart because its access is time-limited.
-var grants = map[Status]bool{
+// statusGives says, for each status, whether a subscription in it gives
+// access. past_due is handled apart because its access is time-limited.
+var statusGives = map[Status]bool{
 	Trialing:          true,
 	Active:            true,
 	PastDue:           true,
@@ -97,18 +101,32 @@ func AccessOf(subs []Subscription, now time.Time) Access {
 // Access decides what the holder of subs may read at now. When several
 // subscriptions grant access, the one lasting longest wins.
 func (p Policy) Access(subs []Subscription, now time.Time) Access {
+	return p.AccessWith(subs, nil, now)
+}
+
+// AccessWith decides what the holder of subs and grants may read at now.
+// Each lasting grant counts as a subscription ending at the grant's Until;
+// the one lasting longest wins, a subscription before a grant lasting as
+// long, so that a paying member is shown their subscription.
+func (p Policy) AccessWith(subs []Subscription, grants []Grant, now time.Time) Access {
 	var best Access
 	var plans []string
-	for _, s := range subs {
-		a, ok := p.accessOf(s, now)
-		if !ok {
-			continue
-		}
+	consider := func(a Access) {
 		if !slices.Contains(plans, a.PlanID) {
 			plans = append(plans, a.PlanID)
 		}
 		if !best.Granted() || lasts(a, best) {
 			best = a
+		}
+	}
+	for _, s := range subs {
+		if a, ok := p.accessOf(s, now); ok {
+			consider(a)
+		}
+	}
+	for _, g := range grants {
+		if g.Lasting(now) {
+			consider(Access{PlanID: g.PlanID, Until: g.Until, Comped: true})
 		}
 	}
 	if best.Granted() {
@@ -124,7 +142,7 @@ func (p Policy) Access(subs []Subscription, now time.Time) Access {
 }
 
 func (p Policy) accessOf(s Subscription, now time.Time) (Access, bool) {
-	if !grants[s.Status] || s.PlanID == "" || p.withheld(s) {
+	if !statusGives[s.Status] || s.PlanID == "" || p.withheld(s) {
 		return Access{}, false
 	}
 	a := Access{PlanID: s.PlanID, Status: s.Status}

@@ -26,8 +26,9 @@ type dialect struct {
 	// lock up front.
 	lockApply string
 	// notify announces, inside a transaction, a member whose cached
-	// sessions and access other processes must drop. SQLite is one
-	// process's file, so there is no one else to tell.
+	// sessions and access other processes must drop: pg_notify on
+	// PostgreSQL, a row of the forgotten table on SQLite, which the
+	// running server polls for (the command line is another process).
 	notify string
 }
 
@@ -44,6 +45,8 @@ var sqliteDialect = &dialect{
 		"{skip_locked}", "",
 		"{for_update}", "",
 	),
+	notify: `INSERT INTO forgotten (member_id, at)
+		VALUES (?, CAST(strftime('%s', 'now') AS INTEGER))`,
 }
 
 var postgresDialect = &dialect{
@@ -153,6 +156,8 @@ func (x *txn) forget(ctx context.Context, member int64) error {
 	if x.d.notify == "" || member == 0 {
 		return nil
 	}
+	// The member travels as text: pg_notify's payload is text, and
+	// SQLite's INTEGER column turns it back into a number.
 	if _, err := x.ExecContext(ctx, x.d.notify, strconv.FormatInt(member, 10)); err != nil {
 		return fmt.Errorf("announce member: %w", err)
 	}

@@ -122,20 +122,39 @@ func (s *Store) ensureSetupMail(ctx context.Context, tx *txn, member int64) erro
 	return s.enqueueMail(ctx, tx, member, paywall.MailSetup, "member:"+strconv.FormatInt(member, 10))
 }
 
+// memberSelect reads the columns scanMember scans.
+const memberSelect = `SELECT id, email, password_hash IS NOT NULL, created_at FROM members`
+
 // Member returns the member with the given ID.
 func (s *Store) Member(ctx context.Context, id int64) (paywall.Member, error) {
-	return s.scanMember(s.db.QueryRowContext(ctx,
-		`SELECT id, email, password_hash IS NOT NULL, created_at FROM members WHERE id = ?`, id))
+	return s.scanMember(s.db.QueryRowContext(ctx, memberSelect+` WHERE id = ?`, id))
 }
 
 // MemberByEmail returns the member with the given email, compared without case.
 func (s *Store) MemberByEmail(ctx context.Context, email string) (paywall.Member, error) {
-	return s.scanMember(s.db.QueryRowContext(ctx,
-		`SELECT id, email, password_hash IS NOT NULL, created_at FROM members WHERE email = ?`,
+	return s.scanMember(s.db.QueryRowContext(ctx, memberSelect+` WHERE email = ?`,
 		strings.TrimSpace(email)))
 }
 
-func (s *Store) scanMember(row *sql.Row) (paywall.Member, error) {
+// Members returns every member, by email.
+func (s *Store) Members(ctx context.Context) ([]paywall.Member, error) {
+	rows, err := s.db.QueryContext(ctx, memberSelect+` ORDER BY email, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	defer rows.Close()
+	var out []paywall.Member
+	for rows.Next() {
+		m, err := s.scanMember(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) scanMember(row scanner) (paywall.Member, error) {
 	var m paywall.Member
 	var created int64
 	err := row.Scan(&m.ID, &m.Email, &m.HasPassword, &created)

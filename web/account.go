@@ -236,7 +236,13 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 		}
 		p.PlanName = strings.Join(names, ", ")
 		p.Until = date(rd.Access.Until)
+		if rd.Access.Comped {
+			p.Comped = s.planName(rd.Access.PlanID)
+		}
 	}
+	// A member whose access is only a grant may have no Stripe customer:
+	// the portal would have nothing to show them.
+	p.Billing = len(rd.Subs) > 0 || len(rd.Grants) == 0
 	// The subscriptions access was decided from; asking the store again
 	// would cost a query and could disagree with the decision shown.
 	for _, sub := range rd.Subs {

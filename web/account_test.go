@@ -66,4 +66,41 @@ func TestDashboard(t *testing.T) {
 	if body := get(); !strings.Contains(body, "Ends on") || strings.Contains(body, "Renews on") {
 		t.Errorf("a canceling subscription's dashboard does not say when it ends")
 	}
+
+	// A grant outlasting the subscription: a complimentary membership, and
+	// the portal button stays, since the member pays Stripe still.
+	f.srv.Catalog.Plans = append(f.srv.Catalog.Plans, paywall.Plan{ID: "elite", Name: "Elite"})
+	f.store.grant(1, paywall.Grant{PlanID: "elite"})
+	f.srv.Forget(1)
+	body = get()
+	if !strings.Contains(body, "Complimentary Elite membership") || strings.Contains(body, " until ") ||
+		!strings.Contains(body, `action="/account/portal"`) {
+		t.Errorf("an open grant next to a subscription: dashboard lacks the membership or the portal")
+	}
+}
+
+// TestDashboardComped: a member whose only access is a grant sees it, until
+// when, and no billing portal, for there is no Stripe customer to show.
+func TestDashboardComped(t *testing.T) {
+	f := newCacheFixture(t)
+	f.srv.Catalog = paywall.Catalog{Plans: []paywall.Plan{{ID: "pro", Name: "Pro"}}}
+	f.store.set(1)
+	until := f.now.Add(30 * 24 * time.Hour)
+	f.store.grant(1, paywall.Grant{PlanID: "pro", Until: until})
+	r := httptest.NewRequest("GET", "/account", nil)
+	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "tok-1"})
+	w := httptest.NewRecorder()
+	f.handler.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("dashboard: %d", w.Code)
+	}
+	body := w.Body.String()
+	if want := "Complimentary Pro membership until " + date(until); !strings.Contains(body, want) {
+		t.Errorf("dashboard lacks %q", want)
+	}
+	for _, unwanted := range []string{`action="/account/portal"`, "Choose a plan", "no subscription"} {
+		if strings.Contains(body, unwanted) {
+			t.Errorf("comped dashboard shows %q", unwanted)
+		}
+	}
 }

@@ -20,9 +20,10 @@ type reader struct {
 	Member   paywall.Member
 	Access   paywall.Access
 	SignedIn bool
-	// Subs are the member's subscriptions Access was decided from. They
-	// may be the cache's: read them, never change them.
-	Subs []paywall.Subscription
+	// Subs and Grants are what Access was decided from. They may be the
+	// cache's: read them, never change them.
+	Subs   []paywall.Subscription
+	Grants []paywall.Grant
 }
 
 func (s *Server) reader(r *http.Request) (reader, error) {
@@ -48,12 +49,12 @@ func (s *Server) reader(r *http.Request) (reader, error) {
 }
 
 func (s *Server) readerOf(e cached, now time.Time) reader {
-	return reader{Member: e.member, Access: s.Policy.Access(e.subs, now), SignedIn: true,
-		Subs: e.subs}
+	return reader{Member: e.member, Access: s.Policy.AccessWith(e.subs, e.grants, now),
+		SignedIn: true, Subs: e.subs, Grants: e.grants}
 }
 
-// lookup reads a session and its member's subscriptions from the identity
-// provider and the store, and caches them.
+// lookup reads a session and its member's subscriptions and grants from the
+// identity provider and the store, and caches them.
 func (s *Server) lookup(ctx context.Context, key [32]byte, token string, now time.Time) (cached, error) {
 	gen := s.cache.generation()
 	m, expires, err := s.Accounts.Session(ctx, token)
@@ -64,7 +65,11 @@ func (s *Server) lookup(ctx context.Context, key [32]byte, token string, now tim
 	if err != nil {
 		return cached{}, err
 	}
-	e := cached{member: m, subs: subs, until: now.Add(s.cache.ttl)}
+	grants, err := s.Store.Grants(ctx, m.ID)
+	if err != nil {
+		return cached{}, err
+	}
+	e := cached{member: m, subs: subs, grants: grants, until: now.Add(s.cache.ttl)}
 	if !expires.IsZero() && expires.Before(e.until) {
 		e.until = expires
 	}
@@ -83,15 +88,16 @@ func (s *Server) ForgetAll() { s.cache.forgetAll() }
 
 // DefaultCacheTTL bounds how long a cached session is trusted. Changes made
 // in this process (sign-out, a webhook, an email change) reach the cache at
-// once; the TTL bounds changes made elsewhere, such as by the command line.
+// once, and those made elsewhere (another replica, the command line) when
+// the store's listener hears of them; the TTL bounds what it misses.
 const DefaultCacheTTL = 30 * time.Second
 
 // maxCached bounds the cache's memory. Past it, expired entries are dropped,
 // and if none are, the whole cache is: a cold cache costs one query each.
 const maxCached = 50000
 
-// readerCache keeps sessions and their members' subscriptions in memory, so
-// that a gated request on a warm cache asks the database nothing. Keys are
+// readerCache keeps sessions and their members' subscriptions and grants in
+// memory, so that a gated request on a warm cache asks the database nothing. Keys are
 // SHA-256 hashes of session tokens, so the cache holds no usable token.
 // Access is computed from the cached subscriptions at each request, so time
 // alone (a period ending, a grace running out) is never served stale.
@@ -107,6 +113,7 @@ type readerCache struct {
 type cached struct {
 	member paywall.Member
 	subs   []paywall.Subscription
+	grants []paywall.Grant
 	until  time.Time
 }
 

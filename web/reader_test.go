@@ -78,12 +78,34 @@ func (a *countingAccounts) ChangeEmail(context.Context, string) (int64, error) {
 	return 0, paywall.Errorf(paywall.NotFound, "no link")
 }
 
-// countingStore counts subscription reads.
+// countingStore counts subscription and grant reads.
 type countingStore struct {
-	mu       sync.Mutex
-	subs     map[int64][]paywall.Subscription
-	invoices []paywall.Invoice
-	asked    int
+	mu          sync.Mutex
+	subs        map[int64][]paywall.Subscription
+	grants      map[int64][]paywall.Grant
+	invoices    []paywall.Invoice
+	customers   []string
+	asked       int
+	askedGrants int
+}
+
+func (s *countingStore) Grants(_ context.Context, member int64) ([]paywall.Grant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.askedGrants++
+	return s.grants[member], nil
+}
+
+func (s *countingStore) grant(member int64, grants ...paywall.Grant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.grants[member] = grants
+}
+
+func (s *countingStore) grantCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.askedGrants
 }
 
 func (s *countingStore) Subscriptions(_ context.Context, member int64) ([]paywall.Subscription, error) {
@@ -112,7 +134,9 @@ func (s *countingStore) SaveEvent(context.Context, paywall.Event) (bool, error) 
 func (s *countingStore) Invoices(context.Context, int64) ([]paywall.Invoice, error) {
 	return s.invoices, nil
 }
-func (s *countingStore) CustomerIDs(context.Context, int64) ([]string, error) { return nil, nil }
+func (s *countingStore) CustomerIDs(context.Context, int64) ([]string, error) {
+	return s.customers, nil
+}
 func (s *countingStore) MemberByEmail(context.Context, string) (paywall.Member, error) {
 	return paywall.Member{}, paywall.Errorf(paywall.NotFound, "no such member")
 }
@@ -132,8 +156,9 @@ func newCacheFixture(t testing.TB) *cacheFixture {
 	t.Helper()
 	f := &cacheFixture{
 		accounts: &countingAccounts{sessions: map[string]int64{"tok-1": 1, "tok-2": 1, "tok-3": 2}},
-		store:    &countingStore{subs: map[int64][]paywall.Subscription{}},
-		now:      time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		store: &countingStore{subs: map[int64][]paywall.Subscription{},
+			grants: map[int64][]paywall.Grant{}},
+		now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
 	}
 	f.store.set(1, paywall.Subscription{ID: "sub_1", Status: paywall.Active, PlanID: "basic"})
 	base, _ := url.Parse("http://paywall.test")
@@ -157,12 +182,14 @@ func (f *cacheFixture) read(t testing.TB, token string) reader {
 	return rd
 }
 
-// wantQueries checks how often the identity provider and the store were asked.
+// wantQueries checks how often the identity provider and the store were
+// asked; the store is asked for grants exactly when for subscriptions.
 func (f *cacheFixture) wantQueries(t *testing.T, what string, sessions, subs int) {
 	t.Helper()
-	if a, s := f.accounts.count(), f.store.count(); a != sessions || s != subs {
-		t.Errorf("%s: %d session and %d subscription queries, want %d and %d",
-			what, a, s, sessions, subs)
+	a, s, g := f.accounts.count(), f.store.count(), f.store.grantCount()
+	if a != sessions || s != subs || g != subs {
+		t.Errorf("%s: %d session, %d subscription and %d grant queries, want %d, %d and %d",
+			what, a, s, g, sessions, subs, subs)
 	}
 }
 
@@ -223,6 +250,28 @@ func TestReaderCache(t *testing.T) {
 			t.Errorf("canceled member still has %+v", rd.Access)
 		}
 		f.wantQueries(t, "after the change", 2, 2)
+	})
+	t.Run("a grant counts, and is read with the subscriptions", func(t *testing.T) {
+		f := newCacheFixture(t)
+		f.store.set(1, paywall.Subscription{ID: "sub_1", Status: paywall.Canceled, PlanID: "basic"})
+		f.store.grant(1, paywall.Grant{PlanID: "elite", Until: f.now.Add(10 * time.Second)})
+		for range 10 {
+			if rd := f.read(t, "tok-1"); rd.Access.PlanID != "elite" || !rd.Access.Comped {
+				t.Fatalf("reader with an elite grant: %+v", rd.Access)
+			}
+		}
+		f.wantQueries(t, "10 requests", 1, 1)
+		f.now = f.now.Add(10 * time.Second)
+		if rd := f.read(t, "tok-1"); rd.Access.Granted() {
+			t.Errorf("access after the grant ended: %+v", rd.Access)
+		}
+		f.wantQueries(t, "past the grant's end", 1, 1)
+		f.store.grant(1, paywall.Grant{PlanID: "pro"})
+		f.srv.Forget(1) // what the listener calls when the command line grants
+		if rd := f.read(t, "tok-1"); rd.Access.PlanID != "pro" {
+			t.Errorf("after a new grant: %+v, want pro", rd.Access)
+		}
+		f.wantQueries(t, "after the new grant", 2, 2)
 	})
 	t.Run("time alone is never served stale", func(t *testing.T) {
 		f := newCacheFixture(t)

@@ -62,6 +62,10 @@ type page struct {
 	Renews   string
 	Invoices []invoiceRow
 	PastDue  bool
+	// Comped names the plan a grant gives, shown as a complimentary
+	// membership; Billing says whether the portal button is shown.
+	Comped  string
+	Billing bool
 
 	// simulated checkout
 	CheckoutID string

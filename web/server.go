@@ -49,6 +49,8 @@ type Store interface {
 	Ping(ctx context.Context) error
 	SaveEvent(ctx context.Context, e paywall.Event) (bool, error)
 	Subscriptions(ctx context.Context, member int64) ([]paywall.Subscription, error)
+	// Grants returns the member's grants that give access now.
+	Grants(ctx context.Context, member int64) ([]paywall.Grant, error)
 	Invoices(ctx context.Context, member int64) ([]paywall.Invoice, error)
 	CustomerIDs(ctx context.Context, member int64) ([]string, error)
 	CheckoutEmail(ctx context.Context, sessionID string) (email string, paid, found bool, err error)

@@ -165,26 +165,63 @@ func explainReader(ctx context.Context, c *cli, r *paywall.Rule, email string) e
 	if err != nil {
 		return err
 	}
-	a := c.cfg.Policy.Access(subs, time.Now())
-	plan, status := a.PlanID, string(a.Status)
-	if plan == "" {
-		plan = "none"
+	grants, err := store.Grants(ctx, m.ID)
+	if err != nil {
+		return err
 	}
-	if status == "" {
-		status = "no subscription"
-	}
-	fmt.Fprintf(w, "reader:    %s, plan %s, status %s\n", m.Email, plan, status)
+	now := time.Now()
+	a := c.cfg.Policy.AccessWith(subs, grants, now)
+	fmt.Fprintf(w, "reader:    %s, %s%s\n", m.Email, planStatus(a), grantsText(grants, now))
 	switch paywall.Decide(r, true, a) {
 	case paywall.Allow:
-		fmt.Fprintf(w, "decision:  allow (200): plan %s unlocks the page\n", a.PlanID)
+		unlocking := a.PlanID
+		for _, p := range r.Unlocking() {
+			if a.Has(p) {
+				unlocking = p
+				break
+			}
+		}
+		fmt.Fprintf(w, "decision:  allow (200): plan %s unlocks the page\n", unlocking)
 	case paywall.Upgrade:
-		why := "no subscription gives access now"
+		why := "no subscription or grant gives access now"
 		if a.Granted() {
-			why = "plan " + a.PlanID + " is not one that unlocks the page"
+			why = "plan " + strings.Join(a.Plans, ", ") + " is not one that unlocks the page"
+			if len(a.Plans) > 1 {
+				why = "plans " + strings.Join(a.Plans, ", ") + " are not ones that unlock the page"
+			}
 		}
 		fmt.Fprintf(w, "decision:  upgrade (403): %s\n", why)
 	}
 	return nil
+}
+
+// planStatus is "plan P, status S" for the access shown first.
+func planStatus(a paywall.Access) string {
+	plan, status := a.PlanID, string(a.Status)
+	if plan == "" {
+		plan = "none"
+	}
+	switch {
+	case a.Comped:
+		status = "comped (complimentary, " + untilText(a.Until) + ")"
+	case status == "":
+		status = "no subscription"
+	}
+	return "plan " + plan + ", status " + status
+}
+
+// grantsText lists the grants giving access at now, after a comma.
+func grantsText(grants []paywall.Grant, now time.Time) string {
+	var out []string
+	for _, g := range grants {
+		if g.Lasting(now) {
+			out = append(out, g.PlanID+" "+untilText(g.Until))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return ", grants " + strings.Join(out, "; ")
 }
 
 // reorder puts flags before the arguments, so that `explain PATH --email E`

@@ -32,6 +32,12 @@ commands:
   serve     serve the site with memberships (default)
   migrate   apply database migrations and exit
   version   print the version
+  members list              every member: plan, status, access until
+  members show EMAIL        plan, status, access, grants and Stripe customers of a member
+  members grant EMAIL PLAN [--until DATE]
+                            complimentary access (DATE: YYYY-MM-DD, through its end UTC,
+                            or RFC 3339); creates the member and mails their setup link
+  members revoke EMAIL      end the member's grants now
   mail list [--failed]   list the outbox, or only mail that failed for good
   mail retry ID          send a failed or deferred mail again now
   guard audit [--site DIR]             report gated text the site repeats elsewhere
@@ -81,6 +87,7 @@ var commands = map[string]command{
 	"serve":   serve,
 	"migrate": migrate,
 	"mail":    mailCmd,
+	"members": membersCmd,
 	"guard":   guardCmd,
 	"stripe":  stripeCommand,
 	"events":  events,
