@@ -129,7 +129,9 @@ type StripePrice struct {
 
 // Mail kinds written to the outbox.
 const (
-	MailSetup                 = "setup"
+	MailSetup = "setup"
+	// MailComped welcomes a member created by a grant, with a setup link.
+	MailComped                = "comped"
 	MailSignIn                = "signin"
 	MailEmailChange           = "email_change"
 	MailPaymentFailed         = "payment_failed"

@@ -27,6 +27,7 @@ type Links interface {
 // linkPurpose is the link each kind of mail carries, if any.
 var linkPurpose = map[string]string{
 	paywall.MailSetup:       "setup",
+	paywall.MailComped:      "setup",
 	paywall.MailSignIn:      "signin",
 	paywall.MailEmailChange: "email_change",
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/paywall/paywall"
 	"github.com/paywall/paywall/mail"
 )
 
@@ -361,3 +362,27 @@ func TestSMTPStartTLS(t *testing.T) {
 }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// TestSMTPDeliversCompedMail: a member created by a grant is welcomed as
+// given a membership, not thanked for buying one, with a working setup link.
+func TestSMTPDeliversCompedMail(t *testing.T) {
+	srv := startSMTP(t)
+	f := newFixture(t, newSMTP(t, srv))
+	got, err := f.store.Grant(context.Background(), buyer, paywall.Grant{PlanID: "pro"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sendDue(t)
+	msgs := srv.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("server accepted %d messages, want 1", len(msgs))
+	}
+	p := parse(t, msgs[0].data)
+	if want := "Your membership of " + siteName; p.subject != want {
+		t.Errorf("Subject: %q, want %q", p.subject, want)
+	}
+	if !strings.Contains(p.text, "complimentary membership") || strings.Contains(p.text, "subscribing") {
+		t.Errorf("text part does not read as a gift:\n%s", p.text)
+	}
+	f.wantSetupLink(t, linkRE.FindString(p.text), got.Member.ID)
+}

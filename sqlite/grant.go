@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 
 	"github.com/paywall/paywall"
@@ -24,8 +25,8 @@ type Granted struct {
 
 // Grant gives the member with email complimentary access to g.PlanID until
 // g.Until (zero: no end). Nobody having the email, it creates the member
-// and queues the setup mail through which they choose a password, as a
-// purchase does. A member holds one unrevoked grant per plan: granting it
+// and queues the mail through which they choose a password, as a purchase
+// does, worded for a gift. A member holds one unrevoked grant per plan: granting it
 // again replaces its end. Other processes forget what they cached of the
 // member. The caller checks that the plan is one of the catalog's.
 func (s *Store) Grant(ctx context.Context, email string, g paywall.Grant) (Granted, error) {
@@ -53,7 +54,8 @@ func (s *Store) Grant(ctx context.Context, email string, g paywall.Grant) (Grant
 			if member, err = s.createMember(ctx, tx, email); err != nil {
 				return err
 			}
-			if err := s.ensureSetupMail(ctx, tx, member); err != nil {
+			if err := s.enqueueMail(ctx, tx, member, paywall.MailComped,
+				"member:"+strconv.FormatInt(member, 10)); err != nil {
 				return err
 			}
 			out.Created = true

@@ -26,8 +26,8 @@ func testGrantNewMember(t *testing.T, db storetest.DB) {
 		t.Errorf("Grant: got %+v, want a new member comp@example.test", got)
 	}
 	mails := dueMails(t, s)
-	if len(mails) != 1 || mails[0].Kind != paywall.MailSetup || mails[0].MemberID != got.Member.ID {
-		t.Errorf("outbox: got %+v, want one setup mail to the new member", mails)
+	if len(mails) != 1 || mails[0].Kind != paywall.MailComped || mails[0].MemberID != got.Member.ID {
+		t.Errorf("outbox: got %+v, want one welcome mail with a setup link to the new member", mails)
 	}
 	grants, err := s.Grants(ctx, got.Member.ID)
 	if err != nil {

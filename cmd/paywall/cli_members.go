@@ -232,7 +232,7 @@ func membersGrant(ctx context.Context, c *cli, store *sqlite.Store, args []strin
 	}
 	w := c.stdout
 	if g.Created {
-		fmt.Fprintf(w, "created member %s; their setup mail is queued, so they can choose a "+
+		fmt.Fprintf(w, "created member %s; a welcome mail with a setup link is queued, so they can choose a "+
 			"password and sign in\n", g.Member.Email)
 	}
 	if g.Replaced {

@@ -61,11 +61,12 @@ func accessOf(t *testing.T, vars map[string]string, email string) paywall.Access
 	return cfg.Policy.AccessWith(subs, grants, time.Now())
 }
 
-// setupMails counts the setup mails the outbox holds for to, sent or not.
+// setupMails counts the welcome mails, with their setup links, the outbox
+// holds for to, sent or not.
 func setupMails(t *testing.T, vars map[string]string, to string) int {
 	t.Helper()
 	out := mustRun(t, vars, "mail", "list")
-	return len(regexp.MustCompile(`(?m)^\d+\s+setup\s+`+regexp.QuoteMeta(to)+`\s`).
+	return len(regexp.MustCompile(`(?m)^\d+\s+comped\s+`+regexp.QuoteMeta(to)+`\s`).
 		FindAllString(out, -1))
 }
 
@@ -77,10 +78,10 @@ func TestMembersGrantShowListRevoke(t *testing.T) {
 
 	out := mustRun(t, vars, "members", "grant", " Comped@Example.test ", "pro", "--until", nextYear)
 	wantLines(t, "first grant", out, "created member Comped@Example.test",
-		"setup mail is queued", "granted pro (Pro) to Comped@Example.test, through the end of "+
+		"a welcome mail with a setup link is queued", "granted pro (Pro) to Comped@Example.test, through the end of "+
 			nextYear+" UTC (until "+day.AddDate(0, 0, 1).Format(time.RFC3339)+")")
 	if n := setupMails(t, vars, "Comped@Example.test"); n != 1 {
-		t.Errorf("%d setup mails queued for the new member, want 1", n)
+		t.Errorf("%d welcome mails queued for the new member, want 1", n)
 	}
 	a := accessOf(t, vars, comped)
 	if !a.Has("pro") || !a.Comped || !a.Until.Equal(day.AddDate(0, 0, 1)) {
@@ -94,7 +95,7 @@ func TestMembersGrantShowListRevoke(t *testing.T) {
 		t.Errorf("the second grant created a member:\n%s", out)
 	}
 	if n := setupMails(t, vars, "Comped@Example.test"); n != 1 {
-		t.Errorf("%d setup mails after granting twice, want 1", n)
+		t.Errorf("%d welcome mails after granting twice, want 1", n)
 	}
 	if a := accessOf(t, vars, comped); !a.Has("pro") || !a.Until.IsZero() {
 		t.Errorf("access after granting again: %+v, want pro with no end", a)
