@@ -26,8 +26,12 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	if !rd.Access.Until.IsZero() {
 		until = &rd.Access.Until
 	}
+	status := string(rd.Access.Status)
+	if rd.Access.Comped {
+		status = "comped" // access given by a grant, not a subscription
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"email": rd.Member.Email, "plan": rd.Access.PlanID, "status": rd.Access.Status,
+		"email": rd.Member.Email, "plan": rd.Access.PlanID, "status": status,
 		"access_until": until,
 	})
 	return nil

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/paywall/paywall"
 )
 
 // TestMethodNotAllowed: a method a path does not answer gets 405 with the
@@ -24,5 +27,30 @@ func TestMethodNotAllowed(t *testing.T) {
 			t.Errorf("%s %s: %d Allow %q, want 405 Allow %q", tt.method, tt.path,
 				w.Code, w.Header().Get("Allow"), tt.allow)
 		}
+	}
+}
+
+// TestMeComped: /api/me names a subscription's status in Stripe's words,
+// and "comped" for access a grant gives.
+func TestMeComped(t *testing.T) {
+	f := newCacheFixture(t)
+	me := func(token string) map[string]any {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/api/me", nil)
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: token})
+		w := httptest.NewRecorder()
+		f.handler.ServeHTTP(w, r)
+		var got map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != http.StatusOK {
+			t.Fatalf("/api/me: %d %s", w.Code, w.Body)
+		}
+		return got
+	}
+	if got := me("tok-1"); got["status"] != "active" || got["plan"] != "basic" {
+		t.Errorf("subscriber: %v", got)
+	}
+	f.store.grant(2, paywall.Grant{PlanID: "pro"})
+	if got := me("tok-3"); got["status"] != "comped" || got["plan"] != "pro" {
+		t.Errorf("comped member: %v", got)
 	}
 }
