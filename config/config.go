@@ -135,7 +135,7 @@ func Parse(vars map[string]string, defaultPlans []byte) (Config, error) {
 	checks := []func() error{
 		func() error { return checkAddr(c.Addr) },
 		func() (err error) {
-			c.BaseURL, err = parseBaseURL(get("PAYWALL_BASE_URL", "http://localhost:5000"))
+			c.BaseURL, err = parseBaseURL(get("PAYWALL_BASE_URL", defaultBaseURL(c.Addr)))
 			return
 		},
 		func() (err error) {
@@ -194,6 +194,20 @@ func unquote(v string) string {
 		return v[1 : len(v)-1]
 	}
 	return v
+}
+
+// defaultBaseURL is the origin a server listening on addr is reached at
+// from the same machine, for when PAYWALL_BASE_URL is unset: links in mail
+// and Stripe's return URLs then lead back to where it listens.
+func defaultBaseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://localhost:5000" // checkAddr reports the address
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func checkAddr(addr string) error {
@@ -306,7 +320,11 @@ func checkMail(c *Config, get func(k, def string) string) error {
 	if err := oneOf("PAYWALL_MAIL", c.Mail, "log", "smtp", "sendgrid"); err != nil {
 		return err
 	}
-	c.MailFrom = get("PAYWALL_MAIL_FROM", "noreply@"+c.BaseURL.Hostname())
+	domain := c.BaseURL.Hostname()
+	if strings.Contains(domain, ":") {
+		domain = "[" + domain + "]" // an IPv6 address literal, as RFC 5321 writes it
+	}
+	c.MailFrom = get("PAYWALL_MAIL_FROM", "noreply@"+domain)
 	if a, err := mail.ParseAddress(c.MailFrom); err != nil || !strings.Contains(a.Address, "@") {
 		return fmt.Errorf("PAYWALL_MAIL_FROM: %q is not an email address", c.MailFrom)
 	}

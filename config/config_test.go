@@ -30,6 +30,26 @@ func parse(t *testing.T, vars map[string]string) config.Config {
 	return c
 }
 
+// TestBaseURLFollowsAddr: with no PAYWALL_BASE_URL, links lead to where
+// the server listens; a set one always wins.
+func TestBaseURLFollowsAddr(t *testing.T) {
+	for _, tt := range []struct{ addr, base, want string }{
+		{"127.0.0.1:18080", "", "http://127.0.0.1:18080"},
+		{":8080", "", "http://localhost:8080"},
+		{"0.0.0.0:8080", "", "http://localhost:8080"},
+		{"[::]:8080", "", "http://localhost:8080"},
+		{"[::1]:8080", "", "http://[::1]:8080"},
+		{"example.test:8080", "", "http://example.test:8080"},
+		{"127.0.0.1:18080", "https://letters.example.com", "https://letters.example.com"},
+	} {
+		c := parse(t, map[string]string{"PAYWALL_ADDR": tt.addr, "PAYWALL_BASE_URL": tt.base})
+		if got := c.BaseURL.String(); got != tt.want {
+			t.Errorf("PAYWALL_ADDR=%s PAYWALL_BASE_URL=%q: base URL %s, want %s",
+				tt.addr, tt.base, got, tt.want)
+		}
+	}
+}
+
 func TestParseDefaults(t *testing.T) {
 	c := parse(t, map[string]string{})
 
