@@ -151,9 +151,16 @@ func (p SimulatedPurchase) session(paymentStatus string) map[string]any {
 	}
 }
 
+// PriceID names the price simulated events carry for a lookup key.
+func (s *Simulator) PriceID(_ context.Context, lookupKey string) (string, error) {
+	return simulatedPriceID(lookupKey), nil
+}
+
+func simulatedPriceID(lookupKey string) string { return "price_" + lookupKey }
+
 func (p SimulatedPurchase) price() map[string]any {
 	return map[string]any{
-		"id": "price_" + p.Price.LookupKey, "object": "price", "lookup_key": p.Price.LookupKey,
+		"id": simulatedPriceID(p.Price.LookupKey), "object": "price", "lookup_key": p.Price.LookupKey,
 		"unit_amount": p.Price.Amount, "currency": p.Price.Currency, "type": "recurring",
 		"active": true, "livemode": false,
 		"recurring": map[string]any{"interval": string(p.Price.Interval), "interval_count": 1},

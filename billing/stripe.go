@@ -99,6 +99,12 @@ func (s *Stripe) checkoutParams(r paywall.CheckoutRequest, price string) *stripe
 }
 
 // fetchPrice returns the ID of the active price with lookup key key.
+// PriceID returns the ID of the active Stripe price carrying lookupKey,
+// from the cache checkout uses.
+func (s *Stripe) PriceID(ctx context.Context, lookupKey string) (string, error) {
+	return s.prices.id(ctx, lookupKey)
+}
+
 func (s *Stripe) fetchPrice(ctx context.Context, key string) (string, error) {
 	params := &stripe.PriceListParams{LookupKeys: []*string{stripe.String(key)}, Active: stripe.Bool(true)}
 	params.Limit = stripe.Int64(1)

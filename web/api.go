@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,8 +10,53 @@ import (
 	"github.com/paywall/paywall"
 )
 
+// priceIDs is implemented by a Checkout that can name the price behind
+// each lookup key: Stripe's own price IDs, or the simulated ones.
+type priceIDs interface {
+	PriceID(ctx context.Context, lookupKey string) (string, error)
+}
+
+// planJSON and priceJSON are a plan as /api/plans shows it.
+type planJSON struct {
+	paywall.Plan
+	Prices []priceJSON `json:"prices"`
+}
+
+type priceJSON struct {
+	// ID is the Stripe price, null when it cannot be looked up now (Stripe
+	// unreachable, or no active price carries the lookup key).
+	ID *string `json:"id"`
+	paywall.Price
+}
+
+// plans lists the catalog with each price's ID. A price whose ID cannot be
+// found still lists, with a null ID: the pricing page needs only the
+// lookup key, and Stripe's trouble is logged, not shown.
 func (s *Server) plans(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, s.Catalog.Plans)
+	ids, _ := s.Checkout.(priceIDs)
+	// Stripe in trouble slows the list by one lookup at most, not one per
+	// price: after the first failure the rest go unasked.
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	out := make([]planJSON, 0, len(s.Catalog.Plans))
+	for _, p := range s.Catalog.Plans {
+		pj := planJSON{Plan: p, Prices: make([]priceJSON, 0, len(p.Prices))}
+		for _, pr := range p.Prices {
+			j := priceJSON{Price: pr}
+			if ids != nil {
+				id, err := ids.PriceID(ctx, pr.LookupKey)
+				if err == nil {
+					j.ID = &id
+				} else {
+					s.Log.Warn("price not found for /api/plans", "lookup_key", pr.LookupKey, "error", err)
+					ids = nil
+				}
+			}
+			pj.Prices = append(pj.Prices, j)
+		}
+		out = append(out, pj)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
