@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paywall/paywall/billing"
 	"github.com/paywall/paywall/sqlite/storetest"
 	"github.com/paywall/paywall/web"
 )
@@ -78,4 +79,62 @@ func TestRateLimitsAcrossReplicas(t *testing.T) {
 	wantStatus(t, "second link request, on B", link(1), http.StatusOK)
 	wantStatus(t, "third link request, on A", link(2), http.StatusTooManyRequests)
 	wantStatus(t, "fourth link request, on B", link(3), http.StatusTooManyRequests)
+}
+
+// TestSubscriptionEndReachesReplicas: a member reads an elite post through
+// replica B's cache; the subscription's end, a webhook event replica A
+// stores and either replica applies, must shut B's door within a second.
+func TestSubscriptionEndReachesReplicas(t *testing.T) {
+	vars := map[string]string{
+		"PAYWALL_DATABASE_URL":    storetest.PostgresURL(t),
+		"STRIPE_SECRET_KEY":       testKey,
+		"STRIPE_WEBHOOK_SECRET":   testSecret,
+		"STRIPE_API_BASE":         "http://127.0.0.1:9", // nothing here calls Stripe
+		"PAYWALL_WEBHOOK_REFETCH": "false",
+	}
+	const cs, email = "cs_replica_end", "ending@example.test"
+	sub := func(status string) map[string]any {
+		return map[string]any{"id": "sub_" + cs, "object": "subscription", "customer": "cus_" + cs,
+			"status": status, "items": map[string]any{"data": []any{map[string]any{
+				"price":              map[string]any{"id": "price_elite_month", "lookup_key": "elite_month"},
+				"current_period_end": time.Now().AddDate(0, 1, 0).Unix()}}}}
+	}
+	post := func(c *http.Client, id, typ string, obj map[string]any, created int64) {
+		t.Helper()
+		payload := hookEvent(id, typ, obj, func(e map[string]any) { e["created"] = created })
+		wantStatus(t, typ, postEvent(t, c, payload, billing.Sign(payload, testSecret, time.Now())),
+			http.StatusOK)
+	}
+	a := startApp(t, vars)
+	ca := a.client(t)
+	now := time.Now().Unix()
+	post(ca, "evt_end_checkout", "checkout.session.completed", checkoutObject(cs, email), now-2)
+	post(ca, "evt_end_created", "customer.subscription.created", sub("active"), now-1)
+	_, link := a.nthMail(t, email, 1) // before B starts, so that A's outbox sends it
+	u, _ := url.Parse(link)
+	wantStatus(t, "set password", do(t, ca, "POST", "/account/setup",
+		url.Values{"token": {u.Query().Get("token")}, "password": {password}}), http.StatusSeeOther)
+	b := startApp(t, vars)
+	cb := b.withCookie(t, sessionCookie(t, ca))
+
+	for deadline := time.Now().Add(10 * time.Second); b.cacheHits(t) < 2; {
+		wantStatus(t, "elite post on B", do(t, cb, "GET", "/posts/week0003/", nil), http.StatusOK)
+		if time.Now().After(deadline) {
+			t.Fatal("B never served the session from its cache")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	post(ca, "evt_end_deleted", "customer.subscription.deleted", sub("canceled"), now)
+	ended := time.Now()
+	for {
+		r := do(t, cb, "GET", "/posts/week0003/", nil)
+		if r.status == http.StatusForbidden {
+			t.Logf("B refused the elite post %v after A acknowledged the end", time.Since(ended))
+			return
+		}
+		if time.Since(ended) > time.Second {
+			t.Fatalf("B still answers %d a second after A acknowledged the subscription's end", r.status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
