@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,9 @@ type options struct {
 	bcryptCost int
 	limits     web.Limits
 	stripeHTTP *http.Client // the client stripe-go uses; tests record requests with it
+	// reconcileEvery, when set, replaces PAYWALL_RECONCILE_EVERY, whose
+	// floor of a minute a test cannot wait for.
+	reconcileEvery time.Duration
 }
 
 // App is one running paywall: every part built from the config and wired
@@ -45,6 +49,8 @@ type App struct {
 	outbox   *mail.Outbox
 	stripe   *billing.Stripe // nil in simulated mode
 	web      *web.Server
+	// reconcile is how often serve reconciles with Stripe; 0 never.
+	reconcile time.Duration
 }
 
 // NewApp opens the database, applies migrations, loads the site's rules and
@@ -63,7 +69,7 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts optio
 		// share with, and after a crash retries at once.
 		store.Lease = cfg.ClaimLease
 	}
-	a := &App{cfg: cfg, log: log, store: store}
+	a := &App{cfg: cfg, log: log, store: store, reconcile: cmp.Or(opts.reconcileEvery, cfg.ReconcileEvery)}
 	if err := a.build(ctx, opts); err != nil {
 		a.Close()
 		return nil, err
@@ -258,8 +264,8 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.worker.Run(workers) })
 	wg.Go(func() { a.outbox.Run(workers) })
 	wg.Go(func() { a.listen(workers) })
-	if a.stripe != nil && a.cfg.ReconcileEvery > 0 {
-		wg.Go(func() { a.reconcileEvery(workers, a.cfg.ReconcileEvery) })
+	if a.stripe != nil && a.reconcile > 0 {
+		wg.Go(func() { a.reconcileEvery(workers, a.reconcile) })
 	}
 
 	errc := make(chan error, 1)
