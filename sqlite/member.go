@@ -119,7 +119,19 @@ func (s *Store) ensureSetupMail(ctx context.Context, tx *txn, member int64) erro
 	if hasPassword {
 		return nil
 	}
-	return s.enqueueMail(ctx, tx, member, paywall.MailSetup, "member:"+strconv.FormatInt(member, 10))
+	// A member a grant created was welcomed with a setup link already: a
+	// second link would only race the first.
+	cause := "member:" + strconv.FormatInt(member, 10)
+	var welcomed bool
+	err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND cause = ?)`,
+		paywall.MailComped, cause).Scan(&welcomed)
+	if err != nil {
+		return fmt.Errorf("check welcome mail: %w", err)
+	}
+	if welcomed {
+		return nil
+	}
+	return s.enqueueMail(ctx, tx, member, paywall.MailSetup, cause)
 }
 
 // memberSelect reads the columns scanMember scans.
