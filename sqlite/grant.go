@@ -60,6 +60,13 @@ func (s *Store) Grant(ctx context.Context, email string, g paywall.Grant) (Grant
 			}
 			out.Created = true
 		}
+		// A grant that ran out is closed at its end, so that granting the
+		// plan again makes a new grant, not a replacement of a dead one.
+		if _, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ends_at
+			WHERE member_id = ? AND plan_id = ? AND revoked_at = 0 AND ends_at <> 0 AND ends_at <= ?`,
+			member, g.PlanID, s.now()); err != nil {
+			return fmt.Errorf("close ended grant: %w", err)
+		}
 		if out.Previous, out.Replaced, err = openGrant(ctx, tx, member, g.PlanID); err != nil {
 			return err
 		}

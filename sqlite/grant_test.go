@@ -100,6 +100,21 @@ func testGrantAgainReplaces(t *testing.T, db storetest.DB) {
 		t.Errorf("AllGrants a week later: got %+v, %v, want the elite grant of member %d",
 			all, err, member)
 	}
+
+	// Granting the plan whose grant ran out makes a new grant, created
+	// now, not a replacement of the dead one.
+	again, err := s.Grant(ctx, "ann@example.test", paywall.Grant{PlanID: "basic"})
+	if err != nil || again.Replaced {
+		t.Fatalf("grant after the basic grant ran out: %+v, %v; want a new grant", again, err)
+	}
+	grants, err = s.Grants(ctx, member)
+	want = []paywall.Grant{
+		{PlanID: "basic", Created: start.Add(7*24*time.Hour + time.Hour)},
+		{PlanID: "elite", Created: start},
+	}
+	if diff := cmp.Diff(want, grants); err != nil || diff != "" {
+		t.Errorf("Grants after granting basic again (-want +got), %v:\n%s", err, diff)
+	}
 }
 
 func TestRevokeGrants(t *testing.T) { storetest.Each(t, testRevokeGrants) }

@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/paywall/paywall"
 )
@@ -226,30 +227,36 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 	if !ok || err != nil {
 		return err
 	}
+	// The subscriptions and grants access was decided from; asking the
+	// store again would cost a query and could disagree with the decision.
+	// The subscriptions are shown as Stripe bills them, each grant beside
+	// them, so that neither hides the other.
+	now := s.Now()
+	sub := s.Policy.Access(rd.Subs, now)
 	p := page{Title: "Your account", SignedIn: true, Email: rd.Member.Email,
-		Status: rd.Access.Status, Ending: rd.Access.Ending,
-		PastDue: rd.Access.Status == paywall.PastDue}
-	if rd.Access.Granted() {
-		names := make([]string, len(rd.Access.Plans))
-		for i, id := range rd.Access.Plans {
+		Status: sub.Status, Ending: sub.Ending, PastDue: sub.Status == paywall.PastDue,
+		Subscribed: len(rd.Subs) > 0}
+	if sub.Granted() {
+		names := make([]string, len(sub.Plans))
+		for i, id := range sub.Plans {
 			names[i] = s.planName(id)
 		}
 		p.PlanName = strings.Join(names, ", ")
-		p.Until = date(rd.Access.Until)
-		if rd.Access.Comped {
-			p.Comped = s.planName(rd.Access.PlanID)
+		p.Until = date(sub.Until)
+		for _, x := range rd.Subs {
+			if p.Until == "" && x.PlanID == sub.PlanID && x.Status == paywall.Active {
+				p.Renews = date(x.PeriodEnd)
+			}
+		}
+	}
+	for _, g := range rd.Grants {
+		if g.Lasting(now) {
+			p.Comped = append(p.Comped, grantText(s.planName(g.PlanID), g.Until))
 		}
 	}
 	// A member whose access is only a grant may have no Stripe customer:
 	// the portal would have nothing to show them.
 	p.Billing = len(rd.Subs) > 0 || len(rd.Grants) == 0
-	// The subscriptions access was decided from; asking the store again
-	// would cost a query and could disagree with the decision shown.
-	for _, sub := range rd.Subs {
-		if p.Until == "" && sub.PlanID == rd.Access.PlanID && sub.Status == paywall.Active {
-			p.Renews = date(sub.PeriodEnd)
-		}
-	}
 	invoices, err := s.Store.Invoices(r.Context(), rd.Member.ID)
 	if err != nil {
 		return err
@@ -260,6 +267,21 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.render(w, r, http.StatusOK, "account", p)
 	return nil
+}
+
+// grantText describes a grant of the plan called name. A grant made
+// through the end of a day ends at the next midnight UTC; it reads as
+// through that day, as it was given.
+func grantText(name string, until time.Time) string {
+	text := "Complimentary " + name + " membership"
+	switch u := until.UTC(); {
+	case u.IsZero():
+		return text
+	case u.Equal(u.Truncate(24 * time.Hour)):
+		return text + " through " + date(u.AddDate(0, 0, -1))
+	default:
+		return text + " until " + date(u)
+	}
 }
 
 // signOutEverywhere ends every session of the member, this one included.

@@ -104,3 +104,62 @@ func TestDashboardComped(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardGrantBesideSubscription: a grant never hides what Stripe
+// bills, nor does it make an ending subscription look renewing; a grant
+// given through a day reads as through that day.
+func TestDashboardGrantBesideSubscription(t *testing.T) {
+	f := newCacheFixture(t)
+	f.srv.Catalog = paywall.Catalog{Plans: []paywall.Plan{{ID: "basic", Name: "Basic"},
+		{ID: "elite", Name: "Elite"}}}
+	get := func() string {
+		t.Helper()
+		f.srv.Forget(1)
+		r := httptest.NewRequest("GET", "/account", nil)
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "tok-1"})
+		w := httptest.NewRecorder()
+		f.handler.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			t.Fatalf("dashboard: %d", w.Code)
+		}
+		return w.Body.String()
+	}
+	end := f.now.Add(10 * 24 * time.Hour)
+	for _, tt := range []struct {
+		name         string
+		plan         string
+		want, unwant []string
+	}{
+		{"an ending Elite subscription beside a Basic grant", "elite",
+			[]string{"Complimentary Basic membership", "Elite", "Ends on", date(end)},
+			[]string{"Renews on"}},
+		{"an ending Basic subscription beside a Basic grant", "basic",
+			[]string{"Complimentary Basic membership", "Ends on", date(end)},
+			[]string{"Renews on"}},
+	} {
+		f.store.set(1, paywall.Subscription{ID: "sub_1", Status: paywall.Active, PlanID: tt.plan,
+			PeriodEnd: end, CancelAt: end})
+		f.store.grant(1, paywall.Grant{PlanID: "basic"})
+		body := get()
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: dashboard lacks %q", tt.name, w)
+			}
+		}
+		for _, w := range tt.unwant {
+			if strings.Contains(body, w) {
+				t.Errorf("%s: dashboard shows %q", tt.name, w)
+			}
+		}
+	}
+
+	f.store.set(1)
+	f.store.grant(1, paywall.Grant{PlanID: "elite", Until: time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)})
+	if body := get(); !strings.Contains(body, "Complimentary Elite membership through 1 January 2027") {
+		t.Errorf("a grant through 1 January 2027 reads otherwise")
+	}
+	f.store.grant(1, paywall.Grant{PlanID: "elite", Until: time.Date(2027, 1, 2, 15, 0, 0, 0, time.UTC)})
+	if body := get(); !strings.Contains(body, "Complimentary Elite membership until 2 January 2027") {
+		t.Errorf("a grant until an afternoon of 2 January 2027 reads otherwise")
+	}
+}

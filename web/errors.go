@@ -82,10 +82,17 @@ func isForm(r *http.Request) bool {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	// Encoded first: a value that cannot be encoded is a 500, not a 200
+	// with half a body.
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"The answer could not be encoded."}`)
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	w.Write(append(b, '\n'))
 }
 
 type ctxKey int

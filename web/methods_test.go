@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/paywall/paywall"
 )
@@ -52,5 +53,17 @@ func TestMeComped(t *testing.T) {
 	f.store.grant(2, paywall.Grant{PlanID: "pro"})
 	if got := me("tok-3"); got["status"] != "comped" || got["plan"] != "pro" {
 		t.Errorf("comped member: %v", got)
+	}
+}
+
+// TestWriteJSONUnencodable: a value JSON cannot hold is a 500 with a whole
+// body, never a 200 with half of one.
+func TestWriteJSONUnencodable(t *testing.T) {
+	w := httptest.NewRecorder()
+	writeJSON(w, http.StatusOK, map[string]any{"until": time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	var got map[string]string
+	if w.Code != http.StatusInternalServerError || json.Unmarshal(w.Body.Bytes(), &got) != nil ||
+		got["error"] == "" {
+		t.Errorf("writeJSON of a year-10000 time: %d %q, want 500 with a JSON error", w.Code, w.Body)
 	}
 }

@@ -62,10 +62,12 @@ type page struct {
 	Renews   string
 	Invoices []invoiceRow
 	PastDue  bool
-	// Comped names the plan a grant gives, shown as a complimentary
-	// membership; Billing says whether the portal button is shown.
-	Comped  string
-	Billing bool
+	// Comped describes each grant that lasts, a complimentary membership;
+	// Subscribed says the member has subscriptions to show; Billing says
+	// whether the portal button is shown.
+	Comped     []string
+	Subscribed bool
+	Billing    bool
 
 	// simulated checkout
 	CheckoutID string

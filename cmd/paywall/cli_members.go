@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -221,8 +222,13 @@ func membersGrant(ctx context.Context, c *cli, store *sqlite.Store, args []strin
 		return fmt.Errorf("%w: members grant: unknown plan %q; the plans are %s", errUsage, planID,
 			strings.Join(planIDs(c.cfg.Catalog), ", "))
 	}
+	untilSet := false
+	fl.Visit(func(f *flag.Flag) { untilSet = untilSet || f.Name == "until" })
 	now := time.Now()
 	until, err := parseUntil(*untilFlag, now)
+	if err == nil && untilSet && *untilFlag == "" {
+		err = errors.New("is empty; leave --until out for a grant without end")
+	}
 	if err != nil {
 		return fmt.Errorf("%w: --until %q: %v", errUsage, *untilFlag, err)
 	}
@@ -278,6 +284,10 @@ func parseUntil(s string, now time.Time) (time.Time, error) {
 	}
 	if !t.After(now) {
 		return time.Time{}, fmt.Errorf("lies in the past; a grant must end in the future")
+	}
+	if t.UTC().Year() > 9999 {
+		// Past year 9999 a time has no RFC 3339 form, in JSON or anywhere.
+		return time.Time{}, fmt.Errorf("lies past the year 9999; leave --until out for a grant without end")
 	}
 	return t, nil
 }

@@ -167,6 +167,11 @@ func TestMembersBadUsage(t *testing.T) {
 		{[]string{"grant", "a@example.test", "pro", "--until", "2020-01-01T00:00:00Z"},
 			"lies in the past"},
 		{[]string{"grant", "a@example.test", "pro", "--until", "next week"}, "YYYY-MM-DD"},
+		{[]string{"grant", "a@example.test", "pro", "--until", ""}, "is empty"},
+		{[]string{"grant", "a@example.test", "pro", "--until="}, "is empty"},
+		{[]string{"grant", "a@example.test", "pro", "--until", "9999-12-31"}, "past the year 9999"},
+		{[]string{"grant", "a@example.test", "pro", "--until", "9999-12-31T23:30:00-01:00"},
+			"past the year 9999"},
 		{[]string{"grant", "a@example.test", "pro", "--until", tomorrow, "extra"}, "members grant"},
 	}
 	for _, tt := range tests {
