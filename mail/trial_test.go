@@ -39,7 +39,8 @@ func TestTrialEndingMail(t *testing.T) {
 	if want := "Your example.test trial ends on March 20, 2026"; rec.Subject != want {
 		t.Errorf("subject %q, want %q", rec.Subject, want)
 	}
-	for _, want := range []string{"ends on March 20, 2026", "is charged", "http://paywall.test/account\n"} {
+	for _, want := range []string{"ends on March 20, 2026", "is charged",
+		"http://paywall.test/account\n"} {
 		if !strings.Contains(rec.Text, want) {
 			t.Errorf("text lacks %q:\n%s", want, rec.Text)
 		}
