@@ -137,3 +137,29 @@ func TestRefetchTrialNotice(t *testing.T) {
 		}
 	}
 }
+
+// TestTrialTestEvent: `paywall events send customer.subscription.trial_will_end`
+// sends a trialing subscription whose trial is its first period, which owes
+// the trial mail for that period's end.
+func TestTrialTestEvent(t *testing.T) {
+	at := time.Unix(created, 0)
+	pro, _ := catalog.Plan("pro")
+	price, _ := pro.Price(paywall.Month)
+	p := billing.SimulatedPurchase{CheckoutID: "cs_sim_trial", Email: "ann@example.com",
+		Plan: pro, Price: price, At: at}
+	payload, err := billing.TestEvent(trialWillEnd, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := billing.Decode(paywall.Event{ID: "evt_x", Type: trialWillEnd, Created: at},
+		dataObject(t, payload), catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := at.AddDate(0, 1, 0)
+	want := &paywall.Notice{Kind: paywall.MailTrialEnding, CustomerID: "cus_sim_trial",
+		Cause: paywall.TrialCause("sub_sim_trial", end)}
+	if c.Subscription == nil || c.Subscription.Status != paywall.Trialing || !equalNotice(c.Notice, want) {
+		t.Errorf("change %s notice %+v, want trialing and %+v", show(c), c.Notice, want)
+	}
+}
