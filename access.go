@@ -36,6 +36,7 @@ const (
 //	open or lost dispute on a charge     no (HoldDispute); a won dispute restores access
 //	full refund of a charge              Policy.Refund: RefundKeep (default) or RefundRevoke
 //	customer deleted in Stripe           no, never again for that customer (HoldCustomerDeleted)
+//	trial_will_end                       as the status says; mails a trial not set to cancel
 //	a Grant (complimentary, "comped")    yes until Grant.Until, whatever the subscriptions say
 //
 // A plan follows the subscription's current price: an upgrade applies at

@@ -2,6 +2,8 @@ package paywall
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -117,6 +119,27 @@ type Notice struct {
 	Cause      string
 }
 
+// TrialCause is the cause of a MailTrialEnding notice: one mail per
+// subscription and trial end, so a redelivery or a second event about the
+// same end mails once, and a trial moved to a new end mails again.
+func TrialCause(subscription string, end time.Time) string {
+	return "trial:" + subscription + ":" + strconv.FormatInt(end.Unix(), 10)
+}
+
+// TrialEnd returns the trial end a TrialCause carries.
+func TrialEnd(cause string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(cause, "trial:")
+	i := strings.LastIndexByte(rest, ':')
+	if !ok || i < 0 {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(rest[i+1:], 10, 64)
+	if err != nil || sec <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, 0), true
+}
+
 // StripePrice is a price as Stripe reports it in price events.
 type StripePrice struct {
 	ID        string
@@ -138,6 +161,10 @@ const (
 	MailPaymentActionRequired = "payment_action_required"
 	MailAsyncPaymentFailed    = "async_payment_failed"
 	MailSubscriptionEnded     = "subscription_ended"
+	// MailTrialEnding tells a trialing member when the trial ends and that
+	// the subscription then goes on, paid. Its cause ends in the trial's
+	// end as Unix seconds, which the mail prints.
+	MailTrialEnding = "trial_ending"
 	// MailDuplicate tells a member a second subscription was cancelled and refunded.
 	MailDuplicate = "duplicate"
 )

@@ -98,6 +98,7 @@ var HandledEvents = []string{
 	"customer.subscription.created",
 	"customer.subscription.updated",
 	"customer.subscription.deleted",
+	"customer.subscription.trial_will_end",
 	"customer.subscription.paused",
 	"customer.subscription.resumed",
 	"customer.updated",

@@ -58,6 +58,7 @@ type subscriptionObject struct {
 	Status             string            `json:"status"`
 	CancelAtPeriodEnd  bool              `json:"cancel_at_period_end"`
 	CancelAt           int64             `json:"cancel_at"`
+	TrialEnd           int64             `json:"trial_end"`
 	CurrentPeriodStart int64             `json:"current_period_start"` // before 2025-03-31.basil
 	CurrentPeriodEnd   int64             `json:"current_period_end"`   // before 2025-03-31.basil
 	Metadata           map[string]string `json:"metadata"`
@@ -158,11 +159,30 @@ func decodeSubscription(e paywall.Event, object []byte, cat paywall.Catalog,
 	}
 	sub := o.subscription(cat, version)
 	c := paywall.Change{Subscription: &sub}
-	if e.Type == "customer.subscription.deleted" {
+	switch e.Type {
+	case "customer.subscription.deleted":
 		c.Notice = &paywall.Notice{Kind: paywall.MailSubscriptionEnded,
 			CustomerID: sub.CustomerID, Cause: "subscription:" + sub.ID}
+	case "customer.subscription.trial_will_end":
+		c.Notice = o.trialNotice(sub)
 	}
 	return c, nil
+}
+
+// trialNotice is the "your trial ends" mail a trial_will_end event owes,
+// or nil. Stripe sends the event three days before the trial ends, also for
+// a subscription set to cancel then: that member is not charged, and the
+// mail, which says the subscription goes on paid, would be wrong.
+func (o subscriptionObject) trialNotice(sub paywall.Subscription) *paywall.Notice {
+	end := unixTime(o.TrialEnd)
+	if end.IsZero() {
+		end = sub.PeriodEnd // a trial is its subscription's first period
+	}
+	if sub.Status != paywall.Trialing || !sub.CancelAt.IsZero() || end.IsZero() {
+		return nil
+	}
+	return &paywall.Notice{Kind: paywall.MailTrialEnding, CustomerID: sub.CustomerID,
+		Cause: paywall.TrialCause(sub.ID, end)}
 }
 
 func decodeCustomerDeleted(object []byte, version int64) (paywall.Change, error) {

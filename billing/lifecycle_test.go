@@ -144,6 +144,46 @@ var sequences = []sequence{
 			b.subscription("customer.subscription.updated", 14*day, "active", "pro_month", 0, nil)
 			b.invoice("invoice.paid", 14*day+time.Second, 1, "paid")
 		}},
+	{name: "trial ending, then active", check: 31 * day, wantPlan: "pro",
+		wantMail: []string{"setup", "trial_ending"},
+		events: func(b *builder) {
+			trial := map[string]any{"trial_end": t0.Add(30 * day).Unix()}
+			b.subscription("customer.subscription.created", 0, "trialing", "pro_month", 0, trial)
+			b.checkout("checkout.session.completed", time.Second, "paid")
+			b.subscription(trialWillEnd, 27*day, "trialing", "pro_month", 0, trial)
+			// The same news again under another event: still one mail.
+			b.subscription(trialWillEnd, 27*day+time.Second, "trialing", "pro_month", 0, trial)
+			b.subscription("customer.subscription.updated", 30*day, "active", "pro_month", 1, trial)
+			b.invoice("invoice.paid", 30*day+time.Second, 1, "paid")
+		}},
+	{name: "trial extended", check: 45 * day, wantPlan: "pro",
+		wantMail: []string{"setup", "trial_ending", "trial_ending"},
+		events: func(b *builder) {
+			first := map[string]any{"trial_end": t0.Add(30 * day).Unix()}
+			second := map[string]any{"trial_end": t0.Add(44 * day).Unix()}
+			b.subscription("customer.subscription.created", 0, "trialing", "pro_month", 0, first)
+			b.checkout("checkout.session.completed", time.Second, "paid")
+			b.subscription(trialWillEnd, 27*day, "trialing", "pro_month", 0, first)
+			b.subscription("customer.subscription.updated", 28*day, "trialing", "pro_month", 0, second)
+			b.subscription(trialWillEnd, 41*day, "trialing", "pro_month", 0, second)
+			b.subscription("customer.subscription.updated", 44*day, "active", "pro_month", 1, second)
+			b.invoice("invoice.paid", 44*day+time.Second, 1, "paid")
+		}},
+	{name: "cancelled during the trial", check: 31 * day, wantPlan: "",
+		wantMail: []string{"setup", "subscription_ended"},
+		events: func(b *builder) {
+			end := t0.Add(30 * day).Unix()
+			cancelled := map[string]any{"trial_end": end, "cancel_at_period_end": true, "cancel_at": end}
+			b.subscription("customer.subscription.created", 0, "trialing", "elite_month", 0,
+				map[string]any{"trial_end": end})
+			b.checkout("checkout.session.completed", time.Second, "paid")
+			b.subscription("customer.subscription.updated", 5*day, "trialing", "elite_month", 0, cancelled)
+			// Stripe still sends trial_will_end; the member will not be charged.
+			b.subscription(trialWillEnd, 27*day, "trialing", "elite_month", 0, cancelled)
+			b.subscription("customer.subscription.deleted", 30*day, "canceled", "elite_month", 0,
+				map[string]any{"trial_end": end, "cancel_at_period_end": true, "cancel_at": end,
+					"ended_at": end})
+		}},
 	{name: "renewal", check: 45 * day, wantPlan: "basic", wantMail: []string{"setup"},
 		events: func(b *builder) {
 			b.subscription("customer.subscription.created", 0, "active", "basic_month", 0, nil)

@@ -168,15 +168,20 @@ func (p SimulatedPurchase) price() map[string]any {
 }
 
 func (p SimulatedPurchase) subscription(status string) map[string]any {
-	ids, at := p.ids(), p.At.Unix()
+	ids, at, end := p.ids(), p.At.Unix(), periodEnd(p.At, p.Price.Interval).Unix()
+	var trialStart, trialEnd any
+	if status == string(paywall.Trialing) {
+		// The trial is the first period, as Stripe lays it out.
+		trialStart, trialEnd = at, end
+	}
 	return map[string]any{
 		"id": ids.sub, "object": "subscription", "customer": ids.customer, "status": status,
 		"cancel_at_period_end": false, "cancel_at": nil, "created": at, "start_date": at,
 		"livemode": false, "metadata": p.meta(), "pause_collection": nil,
+		"trial_start": trialStart, "trial_end": trialEnd,
 		"items": map[string]any{"object": "list", "data": []any{map[string]any{
 			"id": "si_" + ids.suffix, "object": "subscription_item", "price": p.price(),
-			"quantity": 1, "current_period_start": at,
-			"current_period_end": periodEnd(p.At, p.Price.Interval).Unix(),
+			"quantity": 1, "current_period_start": at, "current_period_end": end,
 		}}},
 	}
 }

@@ -17,6 +17,7 @@ var testObjects = map[string]struct{ kind, state string }{
 	"customer.subscription.deleted":            {"subscription", "canceled"},
 	"customer.subscription.paused":             {"subscription", "paused"},
 	"customer.subscription.resumed":            {"subscription", "active"},
+	"customer.subscription.trial_will_end":     {"subscription", "trialing"},
 	"invoice.paid":                             {"invoice", "paid"},
 	"invoice.payment_failed":                   {"invoice", "open"},
 	"invoice.payment_action_required":          {"invoice", "open"},

@@ -167,6 +167,7 @@ func (w *Worker) refetch(ctx context.Context, c paywall.Change) (paywall.Change,
 			// What Stripe says now is newer than every event sent before now.
 			sub := o.subscription(w.Catalog, w.Now().Unix())
 			c.Subscription = &sub
+			c.Notice = stillOwed(c.Notice, o.trialNotice(sub))
 		}
 	}
 	if c.Hold != nil && c.Hold.CustomerID == "" && c.Hold.ChargeID != "" && c.Charge == nil {
@@ -186,6 +187,16 @@ func (w *Worker) refetch(ctx context.Context, c paywall.Change) (paywall.Change,
 		}
 	}
 	return c, nil
+}
+
+// stillOwed returns n unless it is a trial notice the subscription as it is
+// now no longer owes: cancelled meanwhile, no longer trialing, or its trial
+// moved to another end (whose own trial_will_end will come).
+func stillOwed(n, now *paywall.Notice) *paywall.Notice {
+	if n == nil || n.Kind != paywall.MailTrialEnding || now != nil && *now == *n {
+		return n
+	}
+	return nil
 }
 
 // warnVersion logs, once per version, an event whose API version is not

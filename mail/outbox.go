@@ -158,6 +158,13 @@ func (o *Outbox) send(ctx context.Context, m paywall.Outgoing) error {
 		}
 		d.Link, d.Expires = link, humanDuration(ttl)
 	}
+	if m.Kind == paywall.MailTrialEnding {
+		end, ok := paywall.TrialEnd(m.Cause)
+		if !ok {
+			return Permanent(fmt.Errorf("trial_ending mail: no trial end in cause %q", m.Cause))
+		}
+		d.TrialEnd = end.UTC().Format("January 2, 2006")
+	}
 	msg, err := Render(m.Kind, m.To, d)
 	if err != nil {
 		return Permanent(err)

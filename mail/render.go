@@ -46,6 +46,8 @@ type Data struct {
 	Link    string // the single-use link the mail carries, if any
 	Expires string // how long the link lasts, in words
 	Account string // the member's dashboard, for billing mail
+	// TrialEnd is the day a trial ends, for the trial_ending mail.
+	TrialEnd string
 }
 
 // Render renders the mail of the given kind to address to.

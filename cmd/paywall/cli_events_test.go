@@ -4,10 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/paywall/paywall"
+	"github.com/paywall/paywall/billing"
+	"github.com/paywall/paywall/config"
+	"github.com/paywall/paywall/examples/site"
+	"github.com/paywall/paywall/sqlite"
 )
 
 // TestEventsCLI drives `paywall events` against a running app: send a test
@@ -92,4 +101,105 @@ func TestEventsCLI(t *testing.T) {
 	if _, err := paywall("events", "show", "evt_missing"); err == nil || errors.Is(err, errUsage) {
 		t.Errorf("events show evt_missing: %v, want a not-found error", err)
 	}
+}
+
+// TestEventsCLIFailed drives `paywall events` over an event that really
+// failed: the worker, allowed one attempt, could not decode it. The CLI
+// lists it as failed with its error, shows the error, queues it again with
+// retry-failed and with replay, and each time the worker takes it up again.
+func TestEventsCLIFailed(t *testing.T) {
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "paywall.db")
+	t.Setenv("PAYWALL_DATABASE_URL", "sqlite:"+dbPath)
+	cli := func(args ...string) string {
+		t.Helper()
+		var out, errw bytes.Buffer
+		if err := run(ctx, args, &out, &errw); err != nil {
+			t.Fatalf("paywall %s: %v\n%s", strings.Join(args, " "), err, errw.String())
+		}
+		return out.String()
+	}
+	store, err := sqlite.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(map[string]string{}, site.Plans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := billing.NewWorker(store, cfg.Catalog, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	worker.MaxAttempts = 1
+	// attempt lets the worker try what is due and returns how many it tried.
+	attempt := func() int {
+		t.Helper()
+		n, err := worker.ProcessDue(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// A validly stored event whose subscription has a number for an ID.
+	const id = "evt_cli_broken"
+	payload := hookEvent(id, "customer.subscription.updated", map[string]any{"id": 42}, nil)
+	if _, err := store.SaveEvent(ctx, paywall.Event{ID: id, Type: "customer.subscription.updated",
+		Created: time.Now(), Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	if n := attempt(); n != 1 {
+		t.Fatalf("worker tried %d events, want 1", n)
+	}
+
+	failedRow := regexp.MustCompile(`(?m)^` + id +
+		`\s+customer\.subscription\.updated\s+failed\s+1\s+\S+\s+decode subscription`)
+	wantFailed := func(when string) {
+		t.Helper()
+		if out := cli("events", "list", "--failed"); strings.Count(out, "\n") != 2 ||
+			!failedRow.MatchString(out) {
+			t.Errorf("%s: events list --failed:\n%s\nwant the header and %s failed once in decoding",
+				when, out, id)
+		}
+		out := cli("events", "show", id)
+		for _, want := range []string{"state:       failed\n", "attempts:    1\n",
+			"last_error:  decode subscription"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: events show lacks %q:\n%s", when, want, out)
+			}
+		}
+	}
+	wantFailed("after the first attempt")
+	if n := attempt(); n != 0 {
+		t.Errorf("a failed event was tried again (%d) before anyone asked", n)
+	}
+
+	if out := cli("events", "retry-failed"); out != "1 failed events queued again\n" {
+		t.Errorf("events retry-failed printed %q, want 1 queued again", out)
+	}
+	if out := cli("events", "list", "--failed"); strings.Count(out, "\n") != 1 {
+		t.Errorf("events list --failed after retry-failed lists events:\n%s", out)
+	}
+	if out := cli("events", "show", id); !strings.Contains(out, "state:       pending\n") ||
+		!strings.Contains(out, "attempts:    0\n") {
+		t.Errorf("events show after retry-failed, want pending with 0 attempts:\n%s", out)
+	}
+	if n := attempt(); n != 1 {
+		t.Fatalf("worker tried %d events after retry-failed, want the failed one again", n)
+	}
+	wantFailed("after retry-failed and a second attempt")
+
+	replayed := "event " + id + " queued again; the running server applies it\n"
+	if out := cli("events", "replay", id); out != replayed {
+		t.Errorf("events replay printed %q", out)
+	}
+	if out := cli("events", "retry-failed"); out != "0 failed events queued again\n" {
+		t.Errorf("events retry-failed after the replay printed %q, want 0", out)
+	}
+	if n := attempt(); n != 1 {
+		t.Fatalf("worker tried %d events after the replay, want the failed one again", n)
+	}
+	wantFailed("after replay and a third attempt")
 }
