@@ -245,13 +245,20 @@ func TestGrantReachesRunningServer(t *testing.T) {
 	cookie := becomeMember(t, app, "basic", email)
 	c := app.withCookie(t, strings.TrimPrefix(cookie, "paywall_session="))
 
-	hits := app.cacheHits(t)
-	for range 3 {
+	// The purchase's own events may still empty the cache for a moment:
+	// ask until two requests in a row are answered from it.
+	for warm, deadline := 0, time.Now().Add(10*time.Second); warm < 2; {
+		hits := app.cacheHits(t)
 		wantStatus(t, "elite post before the grant", do(t, c, "GET", "/posts/week0003/", nil),
 			http.StatusForbidden)
-	}
-	if n := app.cacheHits(t) - hits; n < 3 {
-		t.Fatalf("%d of 3 requests were answered from the cache; the test needs a warm cache", n)
+		if app.cacheHits(t) > hits {
+			warm++
+		} else {
+			warm = 0
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server never answered from its cache; the test needs a warm cache")
+		}
 	}
 
 	mustRun(t, vars, "members", "grant", email, "elite")
