@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -15,9 +17,8 @@ import (
 	"github.com/paywall/paywall/examples/site"
 )
 
-// benchApp builds an App for handler benchmarks and returns its handler and
-// the session cookie of an elite member who bought through the simulator.
-func benchApp(b *testing.B) (http.Handler, *http.Cookie) {
+// runBenchApp starts an App for benchmarks on a fresh database.
+func runBenchApp(b *testing.B) (*App, *testApp) {
 	b.Helper()
 	cfg, err := config.Parse(map[string]string{
 		"PAYWALL_ADDR":         "127.0.0.1:0",
@@ -37,8 +38,14 @@ func benchApp(b *testing.B) (http.Handler, *http.Cookie) {
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
 	b.Cleanup(func() { cancel(); <-done; app.Close() })
+	return app, &testApp{addr: app.Addr(), logs: logs}
+}
 
-	ta := &testApp{addr: app.Addr(), logs: logs}
+// benchApp builds an App for handler benchmarks and returns its handler and
+// the session cookie of an elite member who bought through the simulator.
+func benchApp(b *testing.B) (http.Handler, *http.Cookie) {
+	b.Helper()
+	app, ta := runBenchApp(b)
 	t := testing.TB(b)
 	c := ta.client(t)
 	r := do(t, c, "POST", "/api/checkout", url.Values{"plan": {"elite"}, "email": {buyer}})
@@ -54,6 +61,33 @@ func benchApp(b *testing.B) (http.Handler, *http.Cookie) {
 	}
 	b.Fatal("no session cookie after setup")
 	return nil, nil
+}
+
+// BenchmarkPurchaseToMail measures how soon a buyer holds their way in:
+// from the simulated checkout's completing POST (which posts the signed
+// events through the webhook, as Stripe would) to the setup mail sent.
+func BenchmarkPurchaseToMail(b *testing.B) {
+	_, ta := runBenchApp(b)
+	t := testing.TB(b)
+	c := ta.client(t)
+	n := 0
+	for b.Loop() {
+		n++
+		email := fmt.Sprintf("bench-%d@example.test", n)
+		b.StopTimer()
+		r := do(t, c, "POST", "/api/checkout", url.Values{"plan": {"basic"}, "email": {email}})
+		if r.status != http.StatusSeeOther {
+			b.Fatalf("checkout: %d", r.status)
+		}
+		b.StartTimer()
+		do(t, c, "POST", r.location, url.Values{"email": {email}})
+		for deadline := time.Now().Add(30 * time.Second); ta.mailCount(email) == 0; {
+			if time.Now().After(deadline) {
+				b.Fatalf("no setup mail to %s", email)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 }
 
 // BenchmarkPage measures one request through the whole handler stack
