@@ -143,7 +143,8 @@ func (d *Duplicates) created(ctx context.Context, id string) (int64, error) {
 // cancel cancels sub at once, refunds what its latest invoice collected,
 // records it canceled through the event code and mails the member. It
 // returns the amount refunded, in the smallest currency unit.
-func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger, member int64, sub paywall.Subscription) (int64, error) {
+func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger, member int64,
+	sub paywall.Subscription) (int64, error) {
 	params := &stripe.SubscriptionCancelParams{
 		Prorate: stripe.Bool(false),
 		CancellationDetails: &stripe.SubscriptionCancelCancellationDetailsParams{
@@ -176,7 +177,8 @@ func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger, member int64,
 // Stripe names only the charge (invoices paid by a charge without a
 // PaymentIntent). A payment recorded outside Stripe cannot be refunded
 // through it and is logged for a person.
-func (d *Duplicates) refund(ctx context.Context, log *slog.Logger, sub, invoice string) (int64, error) {
+func (d *Duplicates) refund(ctx context.Context, log *slog.Logger,
+	sub, invoice string) (int64, error) {
 	params := &stripe.InvoicePaymentListParams{Invoice: stripe.String(invoice),
 		Status: stripe.String("paid")}
 	var total int64

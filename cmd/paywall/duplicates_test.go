@@ -163,7 +163,8 @@ func wantRefund(t *testing.T, app *billingApp, want map[string]string, refunds [
 		}
 	}
 	if !strings.Contains(r.idempotencyKey, "obj_123") {
-		t.Errorf("refund idempotency key %q, want one naming the invoice payment obj_123", r.idempotencyKey)
+		t.Errorf("refund idempotency key %q, want one naming the invoice payment obj_123",
+			r.idempotencyKey)
 	}
 	// stripe-mock's refund fixture is for 100 cents, whatever was paid.
 	if cancelled["refunded"] != 100.0 {

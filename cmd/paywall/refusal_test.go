@@ -13,8 +13,8 @@ import (
 const (
 	refusalRequestID = "req_e2eRefused42"
 	refusalMessage   = "Invalid email address: reader@example.test"
-	refusalBody      = `{"error": {"code": "email_invalid", "doc_url": "https://stripe.com/docs/error-codes/email-invalid",
-  "message": "` + refusalMessage + `", "param": "customer_email",
+	refusalBody      = `{"error": {"code": "email_invalid",
+  "doc_url": "https://stripe.com/docs/error-codes/email-invalid", "message": "` + refusalMessage + `", "param": "customer_email",
   "request_log_url": "https://dashboard.stripe.com/test/logs/` + refusalRequestID + `",
   "type": "invalid_request_error"}}`
 )
@@ -76,8 +76,8 @@ func TestCheckoutStripeRefuses(t *testing.T) {
 // wantNoStripeText fails if r shows the buyer anything of Stripe's answer.
 func wantNoStripeText(t *testing.T, what string, r response) {
 	t.Helper()
-	for _, leak := range []string{refusalMessage, refusalRequestID, "email_invalid", "invalid_request_error",
-		"customer_email", "stripe.com", "400"} {
+	for _, leak := range []string{refusalMessage, refusalRequestID, "email_invalid",
+		"invalid_request_error", "customer_email", "stripe.com", "400"} {
 		if strings.Contains(r.body, leak) {
 			t.Errorf("%s shows the buyer %q:\n%.600s", what, leak, r.body)
 		}

@@ -29,7 +29,8 @@ func completeSession(sess map[string]any, paymentStatus string) {
 	if !ok { // not expanded
 		return
 	}
-	sub["cancel_at"], sub["cancel_at_period_end"], sub["canceled_at"], sub["ended_at"] = nil, false, nil, nil
+	sub["cancel_at"], sub["cancel_at_period_end"] = nil, false
+	sub["canceled_at"], sub["ended_at"] = nil, nil
 	item := sub["items"].(map[string]any)["data"].([]any)[0].(map[string]any)
 	item["price"].(map[string]any)["lookup_key"] = "elite_month"
 	item["current_period_end"] = time.Now().AddDate(0, 1, 0).Unix()
