@@ -87,7 +87,7 @@ func (d *Duplicates) Check(ctx context.Context, customer, subscription string) {
 		log.Warn("duplicate subscription left active (PAYWALL_CANCEL_DUPLICATES=off)")
 		return
 	}
-	refunded, err := d.cancel(ctx, member, *dup)
+	refunded, err := d.cancel(ctx, log, member, *dup)
 	if err != nil {
 		log.Error("cancel duplicate subscription", "error", err)
 		return
@@ -143,7 +143,8 @@ func (d *Duplicates) created(ctx context.Context, id string) (int64, error) {
 // cancel cancels sub at once, refunds what its latest invoice collected,
 // records it canceled through the event code and mails the member. It
 // returns the amount refunded, in the smallest currency unit.
-func (d *Duplicates) cancel(ctx context.Context, member int64, sub paywall.Subscription) (int64, error) {
+func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger, member int64,
+	sub paywall.Subscription) (int64, error) {
 	params := &stripe.SubscriptionCancelParams{
 		Prorate: stripe.Bool(false),
 		CancellationDetails: &stripe.SubscriptionCancelCancellationDetailsParams{
@@ -157,7 +158,7 @@ func (d *Duplicates) cancel(ctx context.Context, member int64, sub paywall.Subsc
 	}
 	var refunded int64
 	if canceled.LatestInvoice != nil && canceled.LatestInvoice.ID != "" {
-		if refunded, err = d.refund(ctx, sub.ID, canceled.LatestInvoice.ID); err != nil {
+		if refunded, err = d.refund(ctx, log, sub.ID, canceled.LatestInvoice.ID); err != nil {
 			return 0, err
 		}
 	}
@@ -170,8 +171,14 @@ func (d *Duplicates) cancel(ctx context.Context, member int64, sub paywall.Subsc
 	return refunded, d.Store.EnqueueMail(ctx, member, paywall.MailDuplicate, "duplicate:"+sub.ID)
 }
 
-// refund refunds every paid payment of invoice.
-func (d *Duplicates) refund(ctx context.Context, sub, invoice string) (int64, error) {
+// refund refunds every paid payment of invoice, under a key per payment so
+// that a second attempt (the member's next event, reconcile) cannot refund
+// twice. A payment is refunded by its PaymentIntent, or by its charge when
+// Stripe names only the charge (invoices paid by a charge without a
+// PaymentIntent). A payment recorded outside Stripe cannot be refunded
+// through it and is logged for a person.
+func (d *Duplicates) refund(ctx context.Context, log *slog.Logger,
+	sub, invoice string) (int64, error) {
 	params := &stripe.InvoicePaymentListParams{Invoice: stripe.String(invoice),
 		Status: stripe.String("paid")}
 	var total int64
@@ -179,17 +186,34 @@ func (d *Duplicates) refund(ctx context.Context, sub, invoice string) (int64, er
 		if err != nil {
 			return total, stripeError("list invoice payments", err)
 		}
-		if p.Payment == nil || p.Payment.PaymentIntent == nil {
+		rp := &stripe.RefundCreateParams{Reason: stripe.String(string(stripe.RefundReasonDuplicate)),
+			Metadata: map[string]string{"subscription": sub}}
+		switch pay := p.Payment; {
+		case pay != nil && pay.PaymentIntent != nil && pay.PaymentIntent.ID != "":
+			rp.PaymentIntent = stripe.String(pay.PaymentIntent.ID)
+		case pay != nil && pay.Charge != nil && pay.Charge.ID != "":
+			rp.Charge = stripe.String(pay.Charge.ID)
+		default:
+			log.Error("duplicate payment not refunded", "invoice_id", invoice,
+				"invoice_payment_id", p.ID, "payment_type", paymentType(pay),
+				"note", "refund it in the Stripe Dashboard")
 			continue
 		}
-		rp := &stripe.RefundCreateParams{PaymentIntent: stripe.String(p.Payment.PaymentIntent.ID),
-			Reason: stripe.String("duplicate"), Metadata: map[string]string{"subscription": sub}}
 		rp.SetIdempotencyKey("refund_duplicate_" + p.ID)
 		r, err := d.Stripe.client.V1Refunds.Create(ctx, rp)
 		if err != nil {
 			return total, stripeError("refund duplicate subscription", err)
 		}
+		log.Info("duplicate payment refunded", "invoice_id", invoice, "invoice_payment_id", p.ID,
+			"refund_id", r.ID, "amount", r.Amount, "currency", r.Currency)
 		total += r.Amount
 	}
 	return total, nil
+}
+
+func paymentType(p *stripe.InvoicePaymentPayment) string {
+	if p == nil {
+		return ""
+	}
+	return string(p.Type)
 }

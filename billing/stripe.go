@@ -142,12 +142,30 @@ func stripeError(step string, err error) error {
 	if !errors.As(err, &se) {
 		return errors.Join(errUnavailable, fmt.Errorf("%s: %w", step, err))
 	}
-	wrapped := fmt.Errorf("%s: stripe %d (request %s): %w", step, se.HTTPStatusCode, se.RequestID, err)
+	wrapped := &refusal{step: step, status: se.HTTPStatusCode, requestID: se.RequestID, err: err}
 	if se.HTTPStatusCode >= 500 || se.HTTPStatusCode == http.StatusTooManyRequests {
 		return errors.Join(errUnavailable, wrapped)
 	}
 	return errors.Join(errRefused, wrapped)
 }
+
+// refusal is a step Stripe answered with an error.
+type refusal struct {
+	step      string
+	status    int
+	requestID string
+	err       error
+}
+
+func (r *refusal) Error() string {
+	return fmt.Sprintf("%s: stripe %d (request %s): %v", r.step, r.status, r.requestID, r.err)
+}
+
+func (r *refusal) Unwrap() error { return r.err }
+
+// StripeRequestID is the ID Stripe gave the request, under which the
+// Dashboard's logs show it.
+func (r *refusal) StripeRequestID() string { return r.requestID }
 
 // isMissing reports whether Stripe answered that an object does not exist.
 func isMissing(err error) bool {

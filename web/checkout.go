@@ -174,8 +174,8 @@ func (s *Server) portalLink(r *http.Request, customer string) string {
 	}
 	u, err := s.Portal.PortalURL(r.Context(), customer)
 	if err != nil {
-		s.Log.Warn("portal session for conflict", "request_id", requestIDOf(r.Context()),
-			"customer_id", customer, "error", err)
+		withStripeRequest(s.Log, err).Warn("portal session for conflict",
+			"request_id", requestIDOf(r.Context()), "customer_id", customer, "error", err)
 		return s.absolute("/account")
 	}
 	return u
@@ -236,8 +236,8 @@ func (s *Server) checkoutSuccess(w http.ResponseWriter, r *http.Request) error {
 			}
 			// The webhook will bring the same news; until then the page
 			// says the payment is being confirmed and refreshes.
-			s.Log.Warn("confirm checkout", "request_id", requestIDOf(r.Context()),
-				"session_id", id, "error", err)
+			withStripeRequest(s.Log, err).Warn("confirm checkout",
+				"request_id", requestIDOf(r.Context()), "session_id", id, "error", err)
 		}
 		if email, paid, found, err = s.Store.CheckoutEmail(r.Context(), id); err != nil {
 			return err

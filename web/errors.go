@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -51,7 +52,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if kind == paywall.Internal || msg == "" {
 		msg = http.StatusText(status)
 	}
-	log := s.Log.With("request_id", requestIDOf(r.Context()), "method", r.Method, "path", r.URL.Path)
+	log := withStripeRequest(s.Log.With("request_id", requestIDOf(r.Context()), "method", r.Method,
+		"path", r.URL.Path), err)
 	switch {
 	case errors.Is(err, context.Canceled):
 		log.Info("request canceled")
@@ -66,6 +68,20 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	s.render(w, r, status, "message", page{Title: http.StatusText(status), Message: msg})
+}
+
+// stripeRequest is an error Stripe answered (billing's), which carries the
+// ID of Stripe's request.
+type stripeRequest interface{ StripeRequestID() string }
+
+// withStripeRequest adds to log the ID of the Stripe request err reports, if
+// any, so that an operator can find Stripe's side of a failure.
+func withStripeRequest(log *slog.Logger, err error) *slog.Logger {
+	var sr stripeRequest
+	if errors.As(err, &sr) && sr.StripeRequestID() != "" {
+		return log.With("stripe_request_id", sr.StripeRequestID())
+	}
+	return log
 }
 
 // wantsJSON reports whether the client speaks JSON rather than HTML.
