@@ -213,3 +213,32 @@ func countRows(t *testing.T, url, table string) int {
 	}
 	return n
 }
+
+func TestPurchaseAfterWelcomeSent(t *testing.T) { storetest.Each(t, testPurchaseAfterWelcomeSent) }
+
+// A member a grant created, whose welcome mail went out without their
+// choosing a password, buys later: its link may have expired, so the
+// purchase mails a setup link of its own.
+func testPurchaseAfterWelcomeSent(t *testing.T, db storetest.DB) {
+	s, c := newStore(t, db)
+	ctx := context.Background()
+	g, err := s.Grant(ctx, "late@example.test", paywall.Grant{PlanID: "pro"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	welcome := dueMails(t, s)
+	if len(welcome) != 1 || welcome[0].Kind != paywall.MailComped {
+		t.Fatalf("outbox after the grant: %+v, want the welcome mail", welcome)
+	}
+	if err := s.MailSent(ctx, welcome[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(30 * 24 * time.Hour)
+	if m := apply(t, s, "evt_late", purchase("cs_late", "cus_late", "late@example.test")); m != g.Member.ID {
+		t.Fatalf("purchase made member %d, want %d", m, g.Member.ID)
+	}
+	due := dueMails(t, s)
+	if len(due) != 1 || due[0].Kind != paywall.MailSetup || due[0].MemberID != g.Member.ID {
+		t.Errorf("outbox after the purchase: %+v, want one setup mail", due)
+	}
+}

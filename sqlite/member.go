@@ -119,11 +119,14 @@ func (s *Store) ensureSetupMail(ctx context.Context, tx *txn, member int64) erro
 	if hasPassword {
 		return nil
 	}
-	// A member a grant created was welcomed with a setup link already: a
-	// second link would only race the first.
+	// A member a grant created and whose welcome mail, with its setup
+	// link, is still to be sent needs no second link racing it. Once it
+	// is sent, its link may have expired unused: a purchase then mails
+	// its own.
 	cause := "member:" + strconv.FormatInt(member, 10)
 	var welcomed bool
-	err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND cause = ?)`,
+	err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox
+		WHERE kind = ? AND cause = ? AND sent_at IS NULL AND failed_at IS NULL)`,
 		paywall.MailComped, cause).Scan(&welcomed)
 	if err != nil {
 		return fmt.Errorf("check welcome mail: %w", err)
