@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,13 @@ type priceCache struct {
 
 	mu  sync.Mutex
 	ids map[string]cachedPrice
+	// failed holds when a listing's lookup of each key last failed; see
+	// listed.
+	failed map[string]time.Time
 }
+
+// listFailTTL is how long a failed lookup for a listing is not repeated.
+const listFailTTL = 30 * time.Second
 
 type cachedPrice struct {
 	id      string
@@ -28,7 +35,8 @@ type cachedPrice struct {
 }
 
 func newPriceCache(fetch func(context.Context, string) (string, error), ttl time.Duration, now func() time.Time) *priceCache {
-	return &priceCache{fetch: fetch, ttl: ttl, now: now, ids: map[string]cachedPrice{}}
+	return &priceCache{fetch: fetch, ttl: ttl, now: now, ids: map[string]cachedPrice{},
+		failed: map[string]time.Time{}}
 }
 
 func (c *priceCache) id(ctx context.Context, key string) (string, error) {
@@ -46,6 +54,29 @@ func (c *priceCache) id(ctx context.Context, key string) (string, error) {
 	c.ids[key] = cachedPrice{id: id, fetched: c.now()}
 	c.mu.Unlock()
 	return id, nil
+}
+
+// listed is id for a listing of prices (/api/plans), which anyone may ask
+// for as often as they like: a failed lookup is not repeated for
+// listFailTTL, so the listing cannot spend Stripe's rate limit, which
+// checkout shares. Checkout itself always asks again.
+func (c *priceCache) listed(ctx context.Context, key string) (string, error) {
+	c.mu.Lock()
+	at, failed := c.failed[key]
+	c.mu.Unlock()
+	if failed && c.now().Sub(at) < listFailTTL {
+		return "", fmt.Errorf("price %q: the last lookup, %s ago, failed", key,
+			c.now().Sub(at).Round(time.Second))
+	}
+	id, err := c.id(ctx, key)
+	c.mu.Lock()
+	if err != nil {
+		c.failed[key] = c.now()
+	} else {
+		delete(c.failed, key)
+	}
+	c.mu.Unlock()
+	return id, err
 }
 
 func (c *priceCache) forget(key string) {

@@ -98,13 +98,14 @@ func (s *Stripe) checkoutParams(r paywall.CheckoutRequest, price string) *stripe
 	return p
 }
 
-// fetchPrice returns the ID of the active price with lookup key key.
 // PriceID returns the ID of the active Stripe price carrying lookupKey,
-// from the cache checkout uses.
+// from the cache checkout uses, for listing the plans: a failed lookup is
+// not repeated for a while.
 func (s *Stripe) PriceID(ctx context.Context, lookupKey string) (string, error) {
-	return s.prices.id(ctx, lookupKey)
+	return s.prices.listed(ctx, lookupKey)
 }
 
+// fetchPrice returns the ID of the active price with lookup key key.
 func (s *Stripe) fetchPrice(ctx context.Context, key string) (string, error) {
 	params := &stripe.PriceListParams{LookupKeys: []*string{stripe.String(key)}, Active: stripe.Bool(true)}
 	params.Limit = stripe.Int64(1)

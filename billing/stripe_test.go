@@ -81,6 +81,39 @@ func TestPriceCache(t *testing.T) {
 	}
 }
 
+// TestPriceCacheListed: a listing does not repeat a failed lookup for
+// listFailTTL, while checkout's lookups always ask again.
+func TestPriceCacheListed(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	fetched, fail := 0, true
+	c := newPriceCache(func(_ context.Context, key string) (string, error) {
+		fetched++
+		if fail {
+			return "", errors.New("no active price")
+		}
+		return "price_for_" + key, nil
+	}, time.Minute, func() time.Time { return now })
+	ctx := context.Background()
+	for range 3 {
+		if _, err := c.listed(ctx, "gold_month"); err == nil {
+			t.Fatal("listed a key whose lookup fails")
+		}
+	}
+	if fetched != 1 {
+		t.Errorf("three listings looked a failing key up %d times, want 1", fetched)
+	}
+	c.id(ctx, "gold_month")
+	if fetched != 2 {
+		t.Errorf("checkout did not ask again after a failed listing: %d lookups, want 2", fetched)
+	}
+	fail = false
+	now = now.Add(listFailTTL)
+	if id, err := c.listed(ctx, "gold_month"); err != nil || id != "price_for_gold_month" || fetched != 3 {
+		t.Errorf("listing after %s: %q, %v, %d lookups; want the price from a third lookup",
+			listFailTTL, id, err, fetched)
+	}
+}
+
 type inboxOf struct {
 	Inbox
 	events []paywall.Event

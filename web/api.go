@@ -34,8 +34,10 @@ type priceJSON struct {
 // lookup key, and Stripe's trouble is logged, not shown.
 func (s *Server) plans(w http.ResponseWriter, r *http.Request) error {
 	ids, _ := s.Checkout.(priceIDs)
-	// Stripe in trouble slows the list by one lookup at most, not one per
-	// price: after the first failure the rest go unasked.
+	// Stripe down slows the list by one lookup at most, not one per price:
+	// after it is found unavailable the rest go unasked. A key without a
+	// price costs its own lookup, at most every half minute (see
+	// billing's price cache).
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	out := make([]planJSON, 0, len(s.Catalog.Plans))
@@ -49,7 +51,9 @@ func (s *Server) plans(w http.ResponseWriter, r *http.Request) error {
 					j.ID = &id
 				} else {
 					s.Log.Warn("price not found for /api/plans", "lookup_key", pr.LookupKey, "error", err)
-					ids = nil
+					if paywall.KindOf(err) == paywall.Unavailable {
+						ids = nil // Stripe is down: every other lookup would wait too
+					}
 				}
 			}
 			pj.Prices = append(pj.Prices, j)
