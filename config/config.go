@@ -135,7 +135,11 @@ func Parse(vars map[string]string, defaultPlans []byte) (Config, error) {
 	checks := []func() error{
 		func() error { return checkAddr(c.Addr) },
 		func() (err error) {
-			c.BaseURL, err = parseBaseURL(get("PAYWALL_BASE_URL", defaultBaseURL(c.Addr)))
+			if raw := get("PAYWALL_BASE_URL", ""); raw != "" {
+				c.BaseURL, err = parseBaseURL(raw)
+				return
+			}
+			c.BaseURL, err = defaultBaseURL(c.Addr)
 			return
 		},
 		func() (err error) {
@@ -199,15 +203,24 @@ func unquote(v string) string {
 // defaultBaseURL is the origin a server listening on addr is reached at
 // from the same machine, for when PAYWALL_BASE_URL is unset: links in mail
 // and Stripe's return URLs then lead back to where it listens.
-func defaultBaseURL(addr string) string {
+func defaultBaseURL(addr string) (*url.URL, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "http://localhost:5000" // checkAddr reports the address
+		return nil, fmt.Errorf("PAYWALL_ADDR: %q is not host:port (for example localhost:5000)", addr)
+	}
+	if port == "0" {
+		return nil, fmt.Errorf("PAYWALL_BASE_URL: must be set when PAYWALL_ADDR's port is 0: " +
+			"the port is chosen at start-up, so links could not name it")
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	u, err := parseBaseURL("http://" + net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, fmt.Errorf("PAYWALL_ADDR: %q names no address links could lead to; "+
+			"set PAYWALL_BASE_URL", addr)
+	}
+	return u, nil
 }
 
 func checkAddr(addr string) error {

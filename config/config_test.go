@@ -48,6 +48,21 @@ func TestBaseURLFollowsAddr(t *testing.T) {
 				tt.addr, tt.base, got, tt.want)
 		}
 	}
+	// An address links cannot lead to needs the base URL said outright.
+	for addr, variable := range map[string]string{
+		"127.0.0.1:0":         "PAYWALL_BASE_URL",
+		":http":               "PAYWALL_ADDR",
+		"[fe80::1%eth0]:8080": "PAYWALL_ADDR",
+	} {
+		_, err := config.Parse(map[string]string{"PAYWALL_ADDR": addr}, examplePlans(t))
+		if err == nil || !strings.HasPrefix(err.Error(), variable+":") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("PAYWALL_ADDR=%s without PAYWALL_BASE_URL: %v, want one line naming %s", addr, err, variable)
+		}
+	}
+	if _, err := config.Parse(map[string]string{"PAYWALL_ADDR": "127.0.0.1:0",
+		"PAYWALL_BASE_URL": "http://paywall.test"}, examplePlans(t)); err != nil {
+		t.Errorf("port 0 with a base URL: %v", err)
+	}
 }
 
 func TestParseDefaults(t *testing.T) {
