@@ -37,6 +37,8 @@ const (
 //	full refund of a charge              Policy.Refund: RefundKeep (default) or RefundRevoke
 //	customer deleted in Stripe           no, never again for that customer (HoldCustomerDeleted)
 //	trial_will_end                       as the status says; mails a trial not set to cancel
+//	                                     by its end, unless applied after the end or after a
+//	                                     newer state that no longer trials or so cancels
 //	a Grant (complimentary, "comped")    yes until Grant.Until, whatever the subscriptions say
 //
 // A plan follows the subscription's current price: an upgrade applies at

@@ -128,16 +128,23 @@ func TrialCause(subscription string, end time.Time) string {
 
 // TrialEnd returns the trial end a TrialCause carries.
 func TrialEnd(cause string) (time.Time, bool) {
+	_, end, ok := ParseTrialCause(cause)
+	return end, ok
+}
+
+// ParseTrialCause returns the subscription and the trial end a TrialCause
+// carries.
+func ParseTrialCause(cause string) (subscription string, end time.Time, ok bool) {
 	rest, ok := strings.CutPrefix(cause, "trial:")
 	i := strings.LastIndexByte(rest, ':')
-	if !ok || i < 0 {
-		return time.Time{}, false
+	if !ok || i <= 0 {
+		return "", time.Time{}, false
 	}
 	sec, err := strconv.ParseInt(rest[i+1:], 10, 64)
 	if err != nil || sec <= 0 {
-		return time.Time{}, false
+		return "", time.Time{}, false
 	}
-	return time.Unix(sec, 0), true
+	return rest[:i], time.Unix(sec, 0), true
 }
 
 // StripePrice is a price as Stripe reports it in price events.

@@ -53,6 +53,13 @@ type Subscription struct {
 	Holds []string
 }
 
+// CancelsBy reports whether a scheduled cancellation ends s at or before t.
+// A trial whose subscription cancels by the trial's end is never charged; one
+// that cancels later goes on, paid, until then.
+func (s Subscription) CancelsBy(t time.Time) bool {
+	return !s.CancelAt.IsZero() && !s.CancelAt.After(t)
+}
+
 // Newer reports whether s carries information at least as new as old, and so
 // may replace it. A canceled subscription never comes back to life: Stripe
 // does not reactivate canceled subscriptions, so a late "active" is stale.

@@ -2,6 +2,7 @@ package paywall_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/paywall/paywall"
 )
@@ -53,6 +54,32 @@ func TestSubscriptionNewer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.new.Newer(tt.old); got != tt.want {
 				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSubscriptionCancelsBy checks the rule the trial mail follows: a
+// cancellation at or before the trial's end means no charge, a later one
+// does not.
+func TestSubscriptionCancelsBy(t *testing.T) {
+	end := time.Unix(1_750_000_000, 0)
+	tests := []struct {
+		name     string
+		cancelAt time.Time
+		want     bool
+	}{
+		{name: "no cancellation"},
+		{name: "before", cancelAt: end.Add(-time.Hour), want: true},
+		{name: "at the same moment", cancelAt: end, want: true},
+		{name: "after", cancelAt: end.Add(time.Second)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sub := paywall.Subscription{Status: paywall.Trialing, CancelAt: tt.cancelAt}
+			if got := sub.CancelsBy(end); got != tt.want {
+				t.Errorf("CancelsBy(%v) with cancel_at %v = %v, want %v",
+					end, tt.cancelAt, got, tt.want)
 			}
 		})
 	}

@@ -171,14 +171,18 @@ func decodeSubscription(e paywall.Event, object []byte, cat paywall.Catalog,
 
 // trialNotice is the "your trial ends" mail a trial_will_end event owes,
 // or nil. Stripe sends the event three days before the trial ends, also for
-// a subscription set to cancel then: that member is not charged, and the
-// mail, which says the subscription goes on paid, would be wrong.
+// a subscription set to cancel by then: that member is not charged, and the
+// mail, which says the subscription goes on paid, would be wrong. One set to
+// cancel after the trial is charged until then, and is mailed.
 func (o subscriptionObject) trialNotice(sub paywall.Subscription) *paywall.Notice {
 	end := unixTime(o.TrialEnd)
 	if end.IsZero() {
 		end = sub.PeriodEnd // a trial is its subscription's first period
 	}
-	if sub.Status != paywall.Trialing || !sub.CancelAt.IsZero() || end.IsZero() {
+	// During a trial the current period is the trial: cancel_at_period_end
+	// cancels at its end.
+	cancels := o.CancelAtPeriodEnd || sub.CancelsBy(end)
+	if sub.Status != paywall.Trialing || cancels || end.IsZero() {
 		return nil
 	}
 	return &paywall.Notice{Kind: paywall.MailTrialEnding, CustomerID: sub.CustomerID,

@@ -122,12 +122,15 @@ func (b *builder) dispute(typ string, at time.Duration, status string) {
 // sequence is a recorded lifecycle: its events, when to look, and what a
 // reader must then have.
 type sequence struct {
-	name     string
-	events   func(b *builder)
-	check    time.Duration // after t0
-	wantPlan string        // "" for no access
-	wantMail []string      // kinds, sorted
-	refund   bool          // access ends when refunds revoke
+	name   string
+	events func(b *builder)
+	check  time.Duration // after t0
+	// processed is the store's clock, after t0, while the events are
+	// applied: 0 for in time, later for a backlog.
+	processed time.Duration
+	wantPlan  string   // "" for no access
+	wantMail  []string // kinds, sorted
+	refund    bool     // access ends when refunds revoke
 }
 
 var sequences = []sequence{
@@ -144,7 +147,12 @@ var sequences = []sequence{
 			b.subscription("customer.subscription.updated", 14*day, "active", "pro_month", 0, nil)
 			b.invoice("invoice.paid", 14*day+time.Second, 1, "paid")
 		}},
-	{name: "trial ending, then active", check: 31 * day, wantPlan: "pro",
+	// A trial_will_end applied while the trial lasts mails, unless a newer
+	// state that ends the trial or cancels it by its end was applied first:
+	// an outcome of the delivery order. So a sequence applied in time ends
+	// before any such state, and one with such a state is applied after the
+	// trial's end, when no order mails.
+	{name: "trial ending", check: 28 * day, wantPlan: "pro",
 		wantMail: []string{"setup", "trial_ending"},
 		events: func(b *builder) {
 			trial := map[string]any{"trial_end": t0.Add(30 * day).Unix()}
@@ -153,10 +161,30 @@ var sequences = []sequence{
 			b.subscription(trialWillEnd, 27*day, "trialing", "pro_month", 0, trial)
 			// The same news again under another event: still one mail.
 			b.subscription(trialWillEnd, 27*day+time.Second, "trialing", "pro_month", 0, trial)
+		}},
+	{name: "trial ending, then active, applied after the trial", check: 31 * day,
+		processed: 31 * day, wantPlan: "pro", wantMail: []string{"setup"},
+		events: func(b *builder) {
+			trial := map[string]any{"trial_end": t0.Add(30 * day).Unix()}
+			b.subscription("customer.subscription.created", 0, "trialing", "pro_month", 0, trial)
+			b.checkout("checkout.session.completed", time.Second, "paid")
+			b.subscription(trialWillEnd, 27*day, "trialing", "pro_month", 0, trial)
 			b.subscription("customer.subscription.updated", 30*day, "active", "pro_month", 1, trial)
 			b.invoice("invoice.paid", 30*day+time.Second, 1, "paid")
 		}},
-	{name: "trial extended", check: 45 * day, wantPlan: "pro",
+	{name: "trial ending, then cancelled, applied after the trial", check: 31 * day,
+		processed: 31 * day, wantPlan: "", wantMail: []string{"setup", "subscription_ended"},
+		events: func(b *builder) {
+			end := t0.Add(30 * day).Unix()
+			b.subscription("customer.subscription.created", 0, "trialing", "pro_month", 0,
+				map[string]any{"trial_end": end})
+			b.checkout("checkout.session.completed", time.Second, "paid")
+			b.subscription(trialWillEnd, 27*day, "trialing", "pro_month", 0,
+				map[string]any{"trial_end": end})
+			b.subscription("customer.subscription.deleted", 28*day, "canceled", "pro_month", 0,
+				map[string]any{"trial_end": end, "ended_at": t0.Add(28 * day).Unix()})
+		}},
+	{name: "trial extended", check: 42 * day, wantPlan: "pro",
 		wantMail: []string{"setup", "trial_ending", "trial_ending"},
 		events: func(b *builder) {
 			first := map[string]any{"trial_end": t0.Add(30 * day).Unix()}
@@ -166,8 +194,18 @@ var sequences = []sequence{
 			b.subscription(trialWillEnd, 27*day, "trialing", "pro_month", 0, first)
 			b.subscription("customer.subscription.updated", 28*day, "trialing", "pro_month", 0, second)
 			b.subscription(trialWillEnd, 41*day, "trialing", "pro_month", 0, second)
-			b.subscription("customer.subscription.updated", 44*day, "active", "pro_month", 1, second)
-			b.invoice("invoice.paid", 44*day+time.Second, 1, "paid")
+		}},
+	{name: "trial set to cancel after its end", check: 28 * day, wantPlan: "pro",
+		wantMail: []string{"setup", "trial_ending"},
+		events: func(b *builder) {
+			// Paid from the trial's end until the cancellation: the mail is owed.
+			end := t0.Add(30 * day).Unix()
+			later := map[string]any{"trial_end": end, "cancel_at": t0.Add(45 * day).Unix()}
+			b.subscription("customer.subscription.created", 0, "trialing", "pro_month", 0,
+				map[string]any{"trial_end": end})
+			b.checkout("checkout.session.completed", time.Second, "paid")
+			b.subscription("customer.subscription.updated", 5*day, "trialing", "pro_month", 0, later)
+			b.subscription(trialWillEnd, 27*day, "trialing", "pro_month", 0, later)
 		}},
 	{name: "cancelled during the trial", check: 31 * day, wantPlan: "",
 		wantMail: []string{"setup", "subscription_ended"},
@@ -346,6 +384,8 @@ func newLab(t *testing.T) *lab {
 	}
 	t.Cleanup(func() { db.Close() })
 	cat := lifecycleCatalog(t)
+	// The store's clock is t0: the recorded trials end after it.
+	store.Now = func() time.Time { return t0 }
 	w := billing.NewWorker(store, cat, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return &lab{store: store, db: db, worker: w, verify: billing.Verifier{Secrets: []string{testSecret}}}
 }
@@ -522,6 +562,8 @@ func TestLifecycleAnyOrder(t *testing.T) {
 		t.Run(seq.name, func(t *testing.T) {
 			t.Parallel()
 			l := newLab(t)
+			processed := t0.Add(seq.processed)
+			l.store.Now = func() time.Time { return processed }
 			rng := rand.New(rand.NewPCG(s, uint64(i)))
 			want := map[string]snapshot{}
 			for _, sh := range []shape{current, older} {

@@ -157,7 +157,7 @@ func (s *Store) applyChange(ctx context.Context, tx *txn, eventID string, c payw
 		}
 		member = m
 		// Mail owed by events that came before the checkout can go now.
-		if err := s.queueNotices(ctx, tx, c.Purchase.CustomerID, m); err != nil {
+		if err := s.queueNotices(ctx, tx, c.Purchase.CustomerID, m, nil); err != nil {
 			return 0, err
 		}
 	}
@@ -175,7 +175,7 @@ func (s *Store) applyChange(ctx context.Context, tx *txn, eventID string, c payw
 		}
 	}
 	if c.Notice != nil {
-		m, err := s.applyNotice(ctx, tx, *c.Notice)
+		m, err := s.applyNotice(ctx, tx, *c.Notice, c.Subscription)
 		if err != nil {
 			return 0, err
 		}
@@ -284,9 +284,14 @@ func (s *Store) applyPrice(ctx context.Context, tx *txn, p *paywall.StripePrice)
 	return nil
 }
 
-// applyNotice records the mail n owes and queues it at once when the
-// customer's member is known. It returns that member, or 0.
-func (s *Store) applyNotice(ctx context.Context, tx *txn, n paywall.Notice) (int64, error) {
+// applyNotice records the mail n owes, unless it is no longer owed
+// (noticeOwed), and queues it at once when the customer's member is known.
+// It returns that member, or 0. sub is the subscription that came with n.
+func (s *Store) applyNotice(ctx context.Context, tx *txn, n paywall.Notice,
+	sub *paywall.Subscription) (int64, error) {
+	if owed, err := s.noticeOwed(ctx, tx, n, sub); err != nil || !owed {
+		return 0, err
+	}
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO notices (kind, cause, customer_id, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (kind, cause) DO NOTHING`, n.Kind, n.Cause, n.CustomerID, s.now())
@@ -297,12 +302,15 @@ func (s *Store) applyNotice(ctx context.Context, tx *txn, n paywall.Notice) (int
 	if err != nil || member == 0 {
 		return 0, err
 	}
-	return member, s.queueNotices(ctx, tx, n.CustomerID, member)
+	return member, s.queueNotices(ctx, tx, n.CustomerID, member, sub)
 }
 
-// queueNotices moves the customer's unqueued notices to the outbox. The
-// outbox's unique (kind, cause) keeps each one mail.
-func (s *Store) queueNotices(ctx context.Context, tx *txn, customer string, member int64) error {
+// queueNotices moves the customer's unqueued notices to the outbox, but for
+// those no longer owed (noticeOwed; sub is the subscription of the change
+// being applied, or nil). The outbox's unique (kind, cause) keeps each one
+// mail.
+func (s *Store) queueNotices(ctx context.Context, tx *txn, customer string, member int64,
+	sub *paywall.Subscription) error {
 	if customer == "" {
 		return nil
 	}
@@ -325,6 +333,13 @@ func (s *Store) queueNotices(ctx context.Context, tx *txn, customer string, memb
 		return fmt.Errorf("list notices: %w", err)
 	}
 	for _, n := range due {
+		owed, err := s.noticeOwed(ctx, tx, n, sub)
+		if err != nil {
+			return err
+		}
+		if !owed {
+			continue
+		}
 		if err := s.enqueueMail(ctx, tx, member, n.Kind, n.Cause); err != nil {
 			return err
 		}
