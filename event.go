@@ -140,6 +140,15 @@ func TrialEnd(cause string) (time.Time, bool) {
 	return time.Unix(sec, 0), true
 }
 
+// EndedCause is the cause of the subscription_ended mail the end of
+// subscription sub owes.
+func EndedCause(sub string) string { return "subscription:" + sub }
+
+// EndedSubscription returns the subscription an EndedCause names.
+func EndedSubscription(cause string) (string, bool) {
+	return strings.CutPrefix(cause, "subscription:")
+}
+
 // StripePrice is a price as Stripe reports it in price events.
 type StripePrice struct {
 	ID        string

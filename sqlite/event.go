@@ -301,7 +301,10 @@ func (s *Store) applyNotice(ctx context.Context, tx *txn, n paywall.Notice) (int
 }
 
 // queueNotices moves the customer's unqueued notices to the outbox. The
-// outbox's unique (kind, cause) keeps each one mail.
+// outbox's unique (kind, cause) keeps each one mail. A subscription_ended
+// notice is settled without mail while the member still has access (see
+// owed): it is decided here, in the transaction that applied the
+// change, so no later change can make it queue after all.
 func (s *Store) queueNotices(ctx context.Context, tx *txn, customer string, member int64) error {
 	if customer == "" {
 		return nil
@@ -325,6 +328,13 @@ func (s *Store) queueNotices(ctx context.Context, tx *txn, customer string, memb
 		return fmt.Errorf("list notices: %w", err)
 	}
 	for _, n := range due {
+		owed, err := s.owed(ctx, tx, member, n)
+		if err != nil {
+			return err
+		}
+		if !owed {
+			continue
+		}
 		if err := s.enqueueMail(ctx, tx, member, n.Kind, n.Cause); err != nil {
 			return err
 		}
