@@ -140,7 +140,7 @@ func (d *Duplicates) duplicate(ctx context.Context, subs []paywall.Subscription,
 func (d *Duplicates) created(ctx context.Context, id string) (int64, error) {
 	s, err := d.Stripe.client.V1Subscriptions.Retrieve(ctx, id, nil)
 	if err != nil {
-		return 0, stripeError("get subscription "+id, err)
+		return 0, stripeStep("get subscription "+id, err)
 	}
 	return s.Created, nil
 }
@@ -163,7 +163,7 @@ func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger,
 	params.SetIdempotencyKey("cancel_duplicate_" + sub.ID)
 	canceled, err := d.Stripe.client.V1Subscriptions.Cancel(ctx, sub.ID, params)
 	if err != nil {
-		return 0, 0, stripeError("cancel subscription "+sub.ID, err)
+		return 0, 0, stripeStep("cancel subscription "+sub.ID, err)
 	}
 	if canceled.LatestInvoice != nil && canceled.LatestInvoice.ID != "" {
 		refunded, unrefunded = d.refund(ctx, log, sub.ID, canceled.LatestInvoice.ID)
@@ -195,7 +195,7 @@ func (d *Duplicates) refund(ctx context.Context, log *slog.Logger,
 	for p, err := range d.Stripe.client.V1InvoicePayments.List(ctx, params) {
 		if err != nil {
 			log.Error("duplicate invoice payments not listed", "error",
-				stripeError("list invoice payments", err),
+				stripeStep("list invoice payments", err),
 				"note", "refund this invoice's payments in the Stripe Dashboard")
 			return total, unrefunded + 1
 		}
@@ -232,7 +232,7 @@ func (d *Duplicates) refundPayment(ctx context.Context, sub string,
 	rp.SetIdempotencyKey("refund_duplicate_" + p.ID)
 	r, err := d.Stripe.client.V1Refunds.Create(ctx, rp)
 	if err != nil {
-		return nil, stripeError("refund duplicate payment "+p.ID, err)
+		return nil, stripeStep("refund duplicate payment "+p.ID, err)
 	}
 	return r, nil
 }
@@ -242,4 +242,15 @@ func paymentType(p *stripe.InvoicePaymentPayment) string {
 		return ""
 	}
 	return string(p.Type)
+}
+
+// stripeStep names the Stripe call that failed, with Stripe's status and
+// request ID when it answered: these errors go to the log for a person,
+// never to a buyer, so they carry none of stripeError's words for one.
+func stripeStep(step string, err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		return &refusal{step: step, status: se.HTTPStatusCode, requestID: se.RequestID, err: err}
+	}
+	return fmt.Errorf("%s: %w", step, err)
 }
