@@ -91,14 +91,7 @@ func (d *Duplicates) Check(ctx context.Context, customer, subscription string) {
 		log.Warn("duplicate subscription left active (PAYWALL_CANCEL_DUPLICATES=off)")
 		return
 	}
-	refunded, unrefunded, err := d.cancel(ctx, log, *dup)
-	if err != nil {
-		log.Error("cancel duplicate subscription", "error", err,
-			"note", "cancel it in the Stripe Dashboard and refund its payments")
-		return
-	}
-	log.Warn("duplicate subscription cancelled", "refunded", refunded, "unrefunded", unrefunded)
-	if d.Applied != nil {
+	if d.cancel(ctx, log, *dup) && d.Applied != nil {
 		d.Applied(member)
 	}
 }
@@ -147,13 +140,11 @@ func (d *Duplicates) created(ctx context.Context, id string) (int64, error) {
 
 // cancel cancels sub at once, refunds what its latest invoice collected,
 // records it canceled through the event code and queues the member's mail
-// in the same transaction. Once Stripe has cancelled it, a refund that fails
-// stops neither the others nor the record and the mail: the subscription is
-// no longer live, so no later check would come back to it. It returns the
-// amount refunded, in the smallest currency unit, and how many payments are
-// left for a person to refund.
-func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger,
-	sub paywall.Subscription) (refunded int64, unrefunded int, err error) {
+// in the same transaction, logging each outcome. Once Stripe has cancelled
+// it, a refund that fails stops neither the others nor the record and the
+// mail: the subscription is no longer live, so no later check would come
+// back to it. It reports whether the cancellation was recorded.
+func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger, sub paywall.Subscription) bool {
 	params := &stripe.SubscriptionCancelParams{
 		Prorate: stripe.Bool(false),
 		CancellationDetails: &stripe.SubscriptionCancelCancellationDetailsParams{
@@ -163,8 +154,13 @@ func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger,
 	params.SetIdempotencyKey("cancel_duplicate_" + sub.ID)
 	canceled, err := d.Stripe.client.V1Subscriptions.Cancel(ctx, sub.ID, params)
 	if err != nil {
-		return 0, 0, stripeStep("cancel subscription "+sub.ID, err)
+		log.Error("cancel duplicate subscription", "error",
+			stripeStep("cancel subscription "+sub.ID, err),
+			"note", "cancel it in the Stripe Dashboard and refund its payments")
+		return false
 	}
+	var refunded int64
+	var unrefunded int
 	if canceled.LatestInvoice != nil && canceled.LatestInvoice.ID != "" {
 		refunded, unrefunded = d.refund(ctx, log, sub.ID, canceled.LatestInvoice.ID)
 	}
@@ -175,9 +171,13 @@ func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger,
 	mail := &paywall.Notice{Kind: paywall.MailDuplicate, CustomerID: sub.CustomerID,
 		Cause: "duplicate:" + sub.ID}
 	if _, err := d.Store.ApplyChange(ctx, paywall.Change{Subscription: &sub, Notice: mail}); err != nil {
-		return refunded, unrefunded, fmt.Errorf("record cancelled duplicate %s: %w", sub.ID, err)
+		log.Error("record cancelled duplicate subscription", "error", err,
+			"refunded", refunded, "unrefunded", unrefunded,
+			"note", "cancelled in Stripe, whose deleted event records it; tell the member")
+		return false
 	}
-	return refunded, unrefunded, nil
+	log.Warn("duplicate subscription cancelled", "refunded", refunded, "unrefunded", unrefunded)
+	return true
 }
 
 // refund refunds every paid payment of invoice, each on its own, under a
