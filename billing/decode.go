@@ -162,7 +162,7 @@ func decodeSubscription(e paywall.Event, object []byte, cat paywall.Catalog,
 	switch e.Type {
 	case "customer.subscription.deleted":
 		c.Notice = &paywall.Notice{Kind: paywall.MailSubscriptionEnded,
-			CustomerID: sub.CustomerID, Cause: "subscription:" + sub.ID}
+			CustomerID: sub.CustomerID, Cause: paywall.EndedCause(sub.ID)}
 	case "customer.subscription.trial_will_end":
 		c.Notice = o.trialNotice(sub)
 	}

@@ -2,6 +2,8 @@ package billing
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -15,7 +17,6 @@ type DuplicateStore interface {
 	Applier
 	MemberOfCustomer(ctx context.Context, customer string) (int64, error)
 	Subscriptions(ctx context.Context, member int64) ([]paywall.Subscription, error)
-	EnqueueMail(ctx context.Context, member int64, kind, cause string) error
 }
 
 // Duplicates finds a member's second live subscription, which checkout
@@ -60,8 +61,11 @@ func (w duplicateWatch) ApplyEvent(ctx context.Context, id string, c paywall.Cha
 // Check looks at the member of customer: when subscription is live and
 // another live subscription of the member is at least as old, subscription
 // is the duplicate. Its failures are logged, not returned: the event that
-// brought the news is applied already, and reconcile or the next event of
-// the member tries again.
+// brought the news is applied and marked processed already, so the worker
+// does not take it up again. A cancellation Stripe refused is tried again
+// only when a later event brings news of the duplicate (its checkout, an
+// update); reconcile does not check for duplicates, so the error log asks a
+// person to cancel it meanwhile.
 func (d *Duplicates) Check(ctx context.Context, customer, subscription string) {
 	log := d.Log.With("customer_id", customer, "subscription_id", subscription)
 	member, err := d.Store.MemberOfCustomer(ctx, customer)
@@ -87,13 +91,7 @@ func (d *Duplicates) Check(ctx context.Context, customer, subscription string) {
 		log.Warn("duplicate subscription left active (PAYWALL_CANCEL_DUPLICATES=off)")
 		return
 	}
-	refunded, err := d.cancel(ctx, log, member, *dup)
-	if err != nil {
-		log.Error("cancel duplicate subscription", "error", err)
-		return
-	}
-	log.Warn("duplicate subscription cancelled", "refunded", refunded)
-	if d.Applied != nil {
+	if d.cancel(ctx, log, *dup) && d.Applied != nil {
 		d.Applied(member)
 	}
 }
@@ -135,16 +133,18 @@ func (d *Duplicates) duplicate(ctx context.Context, subs []paywall.Subscription,
 func (d *Duplicates) created(ctx context.Context, id string) (int64, error) {
 	s, err := d.Stripe.client.V1Subscriptions.Retrieve(ctx, id, nil)
 	if err != nil {
-		return 0, stripeError("get subscription "+id, err)
+		return 0, stripeStep("get subscription "+id, err)
 	}
 	return s.Created, nil
 }
 
 // cancel cancels sub at once, refunds what its latest invoice collected,
-// records it canceled through the event code and mails the member. It
-// returns the amount refunded, in the smallest currency unit.
-func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger, member int64,
-	sub paywall.Subscription) (int64, error) {
+// records it canceled through the event code and queues the member's mail
+// in the same transaction, logging each outcome. Once Stripe has cancelled
+// it, a refund that fails stops neither the others nor the record and the
+// mail: the subscription is no longer live, so no later check would come
+// back to it. It reports whether the cancellation was recorded.
+func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger, sub paywall.Subscription) bool {
 	params := &stripe.SubscriptionCancelParams{
 		Prorate: stripe.Bool(false),
 		CancellationDetails: &stripe.SubscriptionCancelCancellationDetailsParams{
@@ -154,61 +154,87 @@ func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger, member int64,
 	params.SetIdempotencyKey("cancel_duplicate_" + sub.ID)
 	canceled, err := d.Stripe.client.V1Subscriptions.Cancel(ctx, sub.ID, params)
 	if err != nil {
-		return 0, stripeError("cancel subscription "+sub.ID, err)
+		log.Error("cancel duplicate subscription", "error",
+			stripeStep("cancel subscription "+sub.ID, err),
+			"note", "cancel it in the Stripe Dashboard and refund its payments")
+		return false
 	}
 	var refunded int64
+	var unrefunded int
 	if canceled.LatestInvoice != nil && canceled.LatestInvoice.ID != "" {
-		if refunded, err = d.refund(ctx, log, sub.ID, canceled.LatestInvoice.ID); err != nil {
-			return 0, err
-		}
+		refunded, unrefunded = d.refund(ctx, log, sub.ID, canceled.LatestInvoice.ID)
 	}
+
 	// Stripe's answer to a cancellation is the subscription canceled; the
 	// customer.subscription.deleted event will say the same later.
 	sub.Status, sub.Version = paywall.Canceled, d.Now().Unix()
-	if _, err := d.Store.ApplyChange(ctx, paywall.Change{Subscription: &sub}); err != nil {
-		return refunded, err
+	mail := &paywall.Notice{Kind: paywall.MailDuplicate, CustomerID: sub.CustomerID,
+		Cause: "duplicate:" + sub.ID}
+	if _, err := d.Store.ApplyChange(ctx, paywall.Change{Subscription: &sub, Notice: mail}); err != nil {
+		log.Error("record cancelled duplicate subscription", "error", err,
+			"refunded", refunded, "unrefunded", unrefunded,
+			"note", "cancelled in Stripe, whose deleted event records it; tell the member")
+		return false
 	}
-	return refunded, d.Store.EnqueueMail(ctx, member, paywall.MailDuplicate, "duplicate:"+sub.ID)
+	log.Warn("duplicate subscription cancelled", "refunded", refunded, "unrefunded", unrefunded)
+	return true
 }
 
-// refund refunds every paid payment of invoice, under a key per payment so
-// that a second attempt (the member's next event, reconcile) cannot refund
-// twice. A payment is refunded by its PaymentIntent, or by its charge when
-// Stripe names only the charge (invoices paid by a charge without a
-// PaymentIntent). A payment recorded outside Stripe cannot be refunded
-// through it and is logged for a person.
+// refund refunds every paid payment of invoice, each on its own, under a
+// key per payment so that a second attempt cannot refund twice. A payment
+// is refunded by its PaymentIntent, or by its charge when Stripe names only
+// the charge (invoices paid by a charge without a PaymentIntent). A payment
+// recorded outside Stripe, or one Stripe refuses to refund (already
+// refunded, disputed), is logged for a person. It returns the amount
+// refunded and how many payments were not.
 func (d *Duplicates) refund(ctx context.Context, log *slog.Logger,
-	sub, invoice string) (int64, error) {
+	sub, invoice string) (total int64, unrefunded int) {
+	log = log.With("invoice_id", invoice)
 	params := &stripe.InvoicePaymentListParams{Invoice: stripe.String(invoice),
 		Status: stripe.String("paid")}
-	var total int64
 	for p, err := range d.Stripe.client.V1InvoicePayments.List(ctx, params) {
 		if err != nil {
-			return total, stripeError("list invoice payments", err)
+			log.Error("duplicate invoice payments not listed", "error",
+				stripeStep("list invoice payments", err),
+				"note", "refund this invoice's payments in the Stripe Dashboard")
+			return total, unrefunded + 1
 		}
-		rp := &stripe.RefundCreateParams{Reason: stripe.String(string(stripe.RefundReasonDuplicate)),
-			Metadata: map[string]string{"subscription": sub}}
-		switch pay := p.Payment; {
-		case pay != nil && pay.PaymentIntent != nil && pay.PaymentIntent.ID != "":
-			rp.PaymentIntent = stripe.String(pay.PaymentIntent.ID)
-		case pay != nil && pay.Charge != nil && pay.Charge.ID != "":
-			rp.Charge = stripe.String(pay.Charge.ID)
-		default:
-			log.Error("duplicate payment not refunded", "invoice_id", invoice,
-				"invoice_payment_id", p.ID, "payment_type", paymentType(pay),
+		log := log.With("invoice_payment_id", p.ID, "payment_type", paymentType(p.Payment))
+		r, err := d.refundPayment(ctx, sub, p)
+		if err != nil {
+			log.Error("duplicate payment not refunded", "error", err,
 				"note", "refund it in the Stripe Dashboard")
+			unrefunded++
 			continue
 		}
-		rp.SetIdempotencyKey("refund_duplicate_" + p.ID)
-		r, err := d.Stripe.client.V1Refunds.Create(ctx, rp)
-		if err != nil {
-			return total, stripeError("refund duplicate subscription", err)
-		}
-		log.Info("duplicate payment refunded", "invoice_id", invoice, "invoice_payment_id", p.ID,
-			"refund_id", r.ID, "amount", r.Amount, "currency", r.Currency)
+		log.Info("duplicate payment refunded", "refund_id", r.ID, "amount", r.Amount,
+			"currency", r.Currency)
 		total += r.Amount
 	}
-	return total, nil
+	return total, unrefunded
+}
+
+// errNotRefundable says a payment was made outside Stripe's reach.
+var errNotRefundable = errors.New("payment names no PaymentIntent or charge to refund")
+
+func (d *Duplicates) refundPayment(ctx context.Context, sub string,
+	p *stripe.InvoicePayment) (*stripe.Refund, error) {
+	rp := &stripe.RefundCreateParams{Reason: stripe.String(string(stripe.RefundReasonDuplicate)),
+		Metadata: map[string]string{"subscription": sub}}
+	switch pay := p.Payment; {
+	case pay != nil && pay.PaymentIntent != nil && pay.PaymentIntent.ID != "":
+		rp.PaymentIntent = stripe.String(pay.PaymentIntent.ID)
+	case pay != nil && pay.Charge != nil && pay.Charge.ID != "":
+		rp.Charge = stripe.String(pay.Charge.ID)
+	default:
+		return nil, errNotRefundable
+	}
+	rp.SetIdempotencyKey("refund_duplicate_" + p.ID)
+	r, err := d.Stripe.client.V1Refunds.Create(ctx, rp)
+	if err != nil {
+		return nil, stripeStep("refund duplicate payment "+p.ID, err)
+	}
+	return r, nil
 }
 
 func paymentType(p *stripe.InvoicePaymentPayment) string {
@@ -216,4 +242,15 @@ func paymentType(p *stripe.InvoicePaymentPayment) string {
 		return ""
 	}
 	return string(p.Type)
+}
+
+// stripeStep names the Stripe call that failed, with Stripe's status and
+// request ID when it answered: these errors go to the log for a person,
+// never to a buyer, so they carry none of stripeError's words for one.
+func stripeStep(step string, err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		return &refusal{step: step, status: se.HTTPStatusCode, requestID: se.RequestID, err: err}
+	}
+	return fmt.Errorf("%s: %w", step, err)
 }

@@ -30,7 +30,7 @@ func (s *Store) ApplyChange(ctx context.Context, c paywall.Change) (int64, error
 
 // AllSubscriptions returns every stored subscription, by ID.
 func (s *Store) AllSubscriptions(ctx context.Context) ([]paywall.Subscription, error) {
-	return s.querySubscriptions(ctx, subscriptionSelect+` ORDER BY s.id`)
+	return querySubscriptions(ctx, s.db, subscriptionSelect+` ORDER BY s.id`)
 }
 
 // CustomerMembers returns every linked Stripe customer and its member.

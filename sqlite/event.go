@@ -306,9 +306,12 @@ func (s *Store) applyNotice(ctx context.Context, tx *txn, n paywall.Notice,
 }
 
 // queueNotices moves the customer's unqueued notices to the outbox, but for
-// those no longer owed (noticeOwed; sub is the subscription of the change
-// being applied, or nil). The outbox's unique (kind, cause) keeps each one
-// mail.
+// those no longer owed: a trial notice its subscription overtook
+// (noticeOwed; sub is the subscription of the change being applied, or
+// nil), or a subscription_ended notice while the member still has access
+// (endOwed). It is decided here, in the transaction that applied the change,
+// so no later change can make a settled notice queue after all. The
+// outbox's unique (kind, cause) keeps each one mail.
 func (s *Store) queueNotices(ctx context.Context, tx *txn, customer string, member int64,
 	sub *paywall.Subscription) error {
 	if customer == "" {
@@ -334,6 +337,9 @@ func (s *Store) queueNotices(ctx context.Context, tx *txn, customer string, memb
 	}
 	for _, n := range due {
 		owed, err := s.noticeOwed(ctx, tx, n, sub)
+		if err == nil && owed {
+			owed, err = s.endOwed(ctx, tx, member, n)
+		}
 		if err != nil {
 			return err
 		}

@@ -90,14 +90,14 @@ func scanSubscription(row scanner) (paywall.Subscription, error) {
 
 // Subscriptions returns every subscription of every Stripe customer of the member.
 func (s *Store) Subscriptions(ctx context.Context, member int64) ([]paywall.Subscription, error) {
-	return s.querySubscriptions(ctx, subscriptionSelect+`
+	return querySubscriptions(ctx, s.db, subscriptionSelect+`
 		JOIN customers c ON c.id = s.customer_id WHERE c.member_id = ?
 		ORDER BY s.version`, member)
 }
 
 // querySubscriptions runs a query that selects subscriptionSelect's columns.
-func (s *Store) querySubscriptions(ctx context.Context, query string, args ...any) ([]paywall.Subscription, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+func querySubscriptions(ctx context.Context, q querier, query string, args ...any) ([]paywall.Subscription, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
