@@ -32,6 +32,11 @@ func membersCmd(ctx context.Context, c *cli, args []string) error {
 	if !ok {
 		return fmt.Errorf("%w: unknown members command %q: %s", errUsage, args[0], membersUsage)
 	}
+	for _, a := range args[1:] {
+		if a == "-h" || a == "-help" || a == "--help" {
+			return fmt.Errorf("%w: %s", errUsage, membersUsage)
+		}
+	}
 	store, err := openStore(c.cfg)
 	if err != nil {
 		return err

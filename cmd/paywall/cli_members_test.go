@@ -156,6 +156,8 @@ func TestMembersBadUsage(t *testing.T) {
 		{[]string{"remove", "a@example.test"}, `unknown members command "remove"`},
 		{[]string{"list", "extra"}, "members list takes no arguments"},
 		{[]string{"show"}, "members show EMAIL"},
+		{[]string{"show", "--help"}, "members list | show EMAIL"},
+		{[]string{"grant", "-h"}, "members list | show EMAIL"},
 		{[]string{"revoke"}, "members revoke EMAIL"},
 		{[]string{"grant", "a@example.test"}, "members grant EMAIL PLAN [--until DATE]"},
 		{[]string{"grant", "a@example.test", "pro", "--until"}, "members grant EMAIL PLAN"},
