@@ -117,6 +117,11 @@ type Notice struct {
 	Kind       string
 	CustomerID string
 	Cause      string
+	// Ends, when set, names a subscription whose end this notice's mail
+	// tells of: its subscription_ended notice is recorded as settled, so a
+	// later event owing it (Stripe's deleted event after we cancelled a
+	// duplicate) sends no second mail.
+	Ends string
 }
 
 // TrialCause is the cause of a MailTrialEnding notice: one mail per

@@ -168,8 +168,10 @@ func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger, sub paywall.S
 	// Stripe's answer to a cancellation is the subscription canceled; the
 	// customer.subscription.deleted event will say the same later.
 	sub.Status, sub.Version = paywall.Canceled, d.Now().Unix()
+	// The duplicate mail tells of the end: Stripe's deleted event for it
+	// owes no "subscription ended" mail on top.
 	mail := &paywall.Notice{Kind: paywall.MailDuplicate, CustomerID: sub.CustomerID,
-		Cause: "duplicate:" + sub.ID}
+		Cause: "duplicate:" + sub.ID, Ends: sub.ID}
 	if _, err := d.Store.ApplyChange(ctx, paywall.Change{Subscription: &sub, Notice: mail}); err != nil {
 		log.Error("record cancelled duplicate subscription", "error", err,
 			"refunded", refunded, "unrefunded", unrefunded,

@@ -289,6 +289,17 @@ func (s *Store) applyPrice(ctx context.Context, tx *txn, p *paywall.StripePrice)
 // It returns that member, or 0. sub is the subscription that came with n.
 func (s *Store) applyNotice(ctx context.Context, tx *txn, n paywall.Notice,
 	sub *paywall.Subscription) (int64, error) {
+	if n.Ends != "" {
+		// Settled already: the deleted event that owes this mail later
+		// finds its notice and sends nothing.
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO notices (kind, cause, customer_id, created_at, queued_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, cause) DO NOTHING`,
+			paywall.MailSubscriptionEnded, paywall.EndedCause(n.Ends), n.CustomerID, s.now(), s.now())
+		if err != nil {
+			return 0, fmt.Errorf("settle notice: %w", err)
+		}
+	}
 	if owed, err := s.noticeOwed(ctx, tx, n, sub); err != nil || !owed {
 		return 0, err
 	}
@@ -306,12 +317,9 @@ func (s *Store) applyNotice(ctx context.Context, tx *txn, n paywall.Notice,
 }
 
 // queueNotices moves the customer's unqueued notices to the outbox, but for
-// those no longer owed: a trial notice its subscription overtook
-// (noticeOwed; sub is the subscription of the change being applied, or
-// nil), or a subscription_ended notice while the member still has access
-// (endOwed). It is decided here, in the transaction that applied the change,
-// so no later change can make a settled notice queue after all. The
-// outbox's unique (kind, cause) keeps each one mail.
+// a trial notice its subscription overtook (noticeOwed; sub is the
+// subscription of the change being applied, or nil), which is settled
+// without mail. The outbox's unique (kind, cause) keeps each one mail.
 func (s *Store) queueNotices(ctx context.Context, tx *txn, customer string, member int64,
 	sub *paywall.Subscription) error {
 	if customer == "" {
@@ -337,9 +345,6 @@ func (s *Store) queueNotices(ctx context.Context, tx *txn, customer string, memb
 	}
 	for _, n := range due {
 		owed, err := s.noticeOwed(ctx, tx, n, sub)
-		if err == nil && owed {
-			owed, err = s.endOwed(ctx, tx, member, n)
-		}
 		if err != nil {
 			return err
 		}

@@ -21,8 +21,6 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-
-	"github.com/paywall/paywall"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -42,10 +40,6 @@ type Store struct {
 	// send the same mail; past it, work a crashed process claimed is due
 	// again. Zero returns due work without claiming it.
 	Lease time.Duration
-	// Policy decides access where the store must know it: whether a member
-	// whose subscription ended still reads through another. Open sets
-	// paywall.DefaultPolicy.
-	Policy paywall.Policy
 }
 
 // IsPostgres reports whether a database URL names PostgreSQL.
@@ -92,7 +86,7 @@ func openPostgres(url string) (*Store, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	return &Store{db: conn{sqldb, postgresDialect}, url: url, Now: time.Now, Policy: paywall.DefaultPolicy}, nil
+	return &Store{db: conn{sqldb, postgresDialect}, url: url, Now: time.Now}, nil
 }
 
 // openSQLite opens a SQLite file. WAL lets readers go on while the webhook
@@ -119,7 +113,7 @@ func openSQLite(path string) (*Store, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &Store{db: conn{sqldb, sqliteDialect}, Now: time.Now, Policy: paywall.DefaultPolicy}, nil
+	return &Store{db: conn{sqldb, sqliteDialect}, Now: time.Now}, nil
 }
 
 // Close closes the database.

@@ -326,6 +326,5 @@ func openStore(cfg config.Config) (*sqlite.Store, error) {
 		return nil, fmt.Errorf("PAYWALL_DATABASE_URL: %s: %s", sqlite.Describe(cfg.DatabasePath),
 			strings.Join(strings.Fields(err.Error()), " "))
 	}
-	s.Policy = cfg.Policy
 	return s, nil
 }
