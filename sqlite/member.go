@@ -119,22 +119,10 @@ func (s *Store) ensureSetupMail(ctx context.Context, tx *txn, member int64) erro
 	if hasPassword {
 		return nil
 	}
-	// A member a grant created and whose welcome mail, with its setup
-	// link, is still to be sent needs no second link racing it. Once it
-	// is sent, its link may have expired unused: a purchase then mails
-	// its own.
-	cause := "member:" + strconv.FormatInt(member, 10)
-	var welcomed bool
-	err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox
-		WHERE kind = ? AND cause = ? AND sent_at IS NULL AND failed_at IS NULL)`,
-		paywall.MailComped, cause).Scan(&welcomed)
-	if err != nil {
-		return fmt.Errorf("check welcome mail: %w", err)
-	}
-	if welcomed {
-		return nil
-	}
-	return s.enqueueMail(ctx, tx, member, paywall.MailSetup, cause)
+	// A member a grant created was welcomed with a setup link of its own,
+	// which may have expired or never arrived: the purchase mails one too.
+	// Whichever is used first ends the other (SetPasswordWithLink).
+	return s.enqueueMail(ctx, tx, member, paywall.MailSetup, "member:"+strconv.FormatInt(member, 10))
 }
 
 // memberSelect reads the columns scanMember scans.

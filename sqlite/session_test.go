@@ -56,6 +56,43 @@ func testLinks(t *testing.T, db storetest.DB) {
 	}
 }
 
+func TestSetupEndsOtherSetupLinks(t *testing.T) { storetest.Each(t, testSetupEndsOtherSetupLinks) }
+
+// Two setup links of one member (a grant's welcome mail and a purchase's):
+// choosing the password with one ends the other, while another member's
+// setup link and the member's sign-in link live on.
+func testSetupEndsOtherSetupLinks(t *testing.T, db storetest.DB) {
+	s, _ := newStore(t, db)
+	ctx := context.Background()
+	ann := apply(t, s, "evt_ann", purchase("cs_1", "cus_1", "ann@example.com"))
+	bob := apply(t, s, "evt_bob", purchase("cs_2", "cus_2", "bob@example.com"))
+	for _, l := range []struct {
+		hash, purpose string
+		member        int64
+	}{{"welcome", "setup", ann}, {"purchase", "setup", ann}, {"signin", "signin", ann},
+		{"bob", "setup", bob}} {
+		if err := s.CreateLink(ctx, []byte(l.hash), l.member, l.purpose, "", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.SetPasswordWithLink(ctx, []byte("purchase"), []byte("$2a$10$first"),
+		[]byte("session"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.SetPasswordWithLink(ctx, []byte("welcome"), []byte("$2a$10$second"),
+		[]byte("session 2"), time.Hour)
+	wantKind(t, "the other setup link after the password was chosen", err, paywall.NotFound)
+	if _, hash, _ := s.PasswordHash(ctx, "ann@example.com"); string(hash) != "$2a$10$first" {
+		t.Errorf("password: got %q, want the first one", hash)
+	}
+	if m, err := s.LinkMember(ctx, []byte("signin"), "signin"); err != nil || m != ann {
+		t.Errorf("the member's sign-in link: %d, %v; want it still good", m, err)
+	}
+	if m, err := s.LinkMember(ctx, []byte("bob"), "setup"); err != nil || m != bob {
+		t.Errorf("another member's setup link: %d, %v; want it still good", m, err)
+	}
+}
+
 func TestPasswordBeforeSetup(t *testing.T) { storetest.Each(t, testPasswordBeforeSetup) }
 
 func testPasswordBeforeSetup(t *testing.T, db storetest.DB) {
