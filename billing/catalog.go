@@ -70,10 +70,11 @@ func (c *priceCache) listed(ctx context.Context, key string) (string, error) {
 	}
 	id, err := c.id(ctx, key)
 	c.mu.Lock()
-	if err != nil {
-		c.failed[key] = c.now()
-	} else {
+	switch {
+	case err == nil:
 		delete(c.failed, key)
+	case ctx.Err() == nil: // a request given up on says nothing about Stripe
+		c.failed[key] = c.now()
 	}
 	c.mu.Unlock()
 	return id, err
@@ -82,12 +83,14 @@ func (c *priceCache) listed(ctx context.Context, key string) (string, error) {
 func (c *priceCache) forget(key string) {
 	c.mu.Lock()
 	delete(c.ids, key)
+	delete(c.failed, key)
 	c.mu.Unlock()
 }
 
 func (c *priceCache) clear() {
 	c.mu.Lock()
 	clear(c.ids)
+	clear(c.failed) // a product or price event may have made the missing price
 	c.mu.Unlock()
 }
 

@@ -106,10 +106,23 @@ func TestPriceCacheListed(t *testing.T) {
 	if fetched != 2 {
 		t.Errorf("checkout did not ask again after a failed listing: %d lookups, want 2", fetched)
 	}
+	c.clear() // a price event: the listing asks again at once
+	c.listed(ctx, "gold_month")
+	if fetched != 3 {
+		t.Errorf("listing after a price event: %d lookups, want 3", fetched)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	c.forget("gold_month")
+	c.listed(canceled, "gold_month") // fails, but for the client, not Stripe
+	c.listed(ctx, "gold_month")
+	if fetched != 5 {
+		t.Errorf("a lookup given up on by its client was remembered as failed: %d lookups, want 5", fetched)
+	}
 	fail = false
 	now = now.Add(listFailTTL)
-	if id, err := c.listed(ctx, "gold_month"); err != nil || id != "price_for_gold_month" || fetched != 3 {
-		t.Errorf("listing after %s: %q, %v, %d lookups; want the price from a third lookup",
+	if id, err := c.listed(ctx, "gold_month"); err != nil || id != "price_for_gold_month" || fetched != 6 {
+		t.Errorf("listing after %s: %q, %v, %d lookups; want the price from a sixth lookup",
 			listFailTTL, id, err, fetched)
 	}
 }
