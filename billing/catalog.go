@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -73,7 +74,7 @@ func (c *priceCache) listed(ctx context.Context, key string) (string, error) {
 	switch {
 	case err == nil:
 		delete(c.failed, key)
-	case ctx.Err() == nil: // a request given up on says nothing about Stripe
+	case !errors.Is(ctx.Err(), context.Canceled): // a client gone says nothing about Stripe
 		c.failed[key] = c.now()
 	}
 	c.mu.Unlock()

@@ -119,10 +119,18 @@ func TestPriceCacheListed(t *testing.T) {
 	if fetched != 5 {
 		t.Errorf("a lookup given up on by its client was remembered as failed: %d lookups, want 5", fetched)
 	}
+	now = now.Add(listFailTTL)
+	late, stop := context.WithDeadline(ctx, now.Add(-time.Second)) // Stripe too slow
+	defer stop()
+	c.listed(late, "gold_month")
+	c.listed(ctx, "gold_month")
+	if fetched != 6 {
+		t.Errorf("a lookup that ran out of time was not remembered as failed: %d lookups, want 6", fetched)
+	}
 	fail = false
 	now = now.Add(listFailTTL)
-	if id, err := c.listed(ctx, "gold_month"); err != nil || id != "price_for_gold_month" || fetched != 6 {
-		t.Errorf("listing after %s: %q, %v, %d lookups; want the price from a sixth lookup",
+	if id, err := c.listed(ctx, "gold_month"); err != nil || id != "price_for_gold_month" || fetched != 7 {
+		t.Errorf("listing after %s: %q, %v, %d lookups; want the price from a seventh lookup",
 			listFailTTL, id, err, fetched)
 	}
 }
