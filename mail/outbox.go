@@ -114,6 +114,16 @@ func (o *Outbox) SendDue(ctx context.Context) error {
 // sendOne sends m and records the outcome; it returns only store errors.
 func (o *Outbox) sendOne(ctx context.Context, m paywall.Outgoing) error {
 	err := o.send(ctx, m)
+	if paywall.KindOf(err) == paywall.Conflict {
+		// Its link is owed no more (a setup mail queued before the member
+		// chose a password with another link): done, without sending.
+		if err := o.Store.MailSent(ctx, m.ID); err != nil {
+			return err
+		}
+		o.Log.Info("mail not sent: no longer owed", "mail_id", m.ID, "kind", m.Kind,
+			"member_id", m.MemberID, "reason", err)
+		return nil
+	}
 	if err == nil {
 		if err := o.Store.MailSent(ctx, m.ID); err != nil {
 			return err

@@ -386,3 +386,36 @@ func TestSMTPDeliversCompedMail(t *testing.T) {
 	}
 	f.wantSetupLink(t, linkRE.FindString(p.text), got.Member.ID)
 }
+
+// TestSetupMailNoLongerOwed: a setup mail still queued when the member
+// chooses a password with another link is settled without being sent, so
+// no fresh setup link can choose a second password.
+func TestSetupMailNoLongerOwed(t *testing.T) {
+	srv := startSMTP(t)
+	f := newFixture(t, newSMTP(t, srv))
+	ctx := context.Background()
+	g, err := f.store.Grant(ctx, buyer, paywall.Grant{PlanID: "pro"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sendDue(t) // the welcome mail, with its setup link
+	link := linkRE.FindString(parse(t, srv.messages()[0].data).text)
+	f.buy(t, buyer) // queues the purchase's setup mail
+	u, _ := url.Parse(link)
+	if _, err := f.accounts.SetPassword(ctx, u.Query().Get("token"), "a long enough password"); err != nil {
+		t.Fatal(err)
+	}
+	f.sendDue(t)
+	if n := len(srv.messages()); n != 1 {
+		t.Errorf("server accepted %d messages, want only the welcome mail", n)
+	}
+	mails, err := f.store.Mails(ctx, false, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mails {
+		if m.MemberID == g.Member.ID && m.SentAt.IsZero() {
+			t.Errorf("mail %d (%s) still queued after the password was chosen", m.ID, m.Kind)
+		}
+	}
+}

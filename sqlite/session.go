@@ -12,6 +12,17 @@ import (
 // is the address an email-change link confirms, else "".
 func (s *Store) CreateLink(ctx context.Context, hash []byte, member int64, purpose, email string, ttl time.Duration) error {
 	return s.tx(ctx, func(tx *txn) error {
+		if purpose == "setup" {
+			var has bool
+			err := tx.QueryRowContext(ctx, `SELECT password_hash IS NOT NULL FROM members WHERE id = ?`,
+				member).Scan(&has)
+			if err != nil {
+				return fmt.Errorf("create link: %w", err)
+			}
+			if has {
+				return ErrPasswordChosen
+			}
+		}
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO links (token_hash, member_id, purpose, email, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?)`,
@@ -25,13 +36,18 @@ func (s *Store) CreateLink(ctx context.Context, hash []byte, member int64, purpo
 
 var errLinkInvalid = paywall.Errorf(paywall.NotFound, "this link is not valid any more")
 
+// ErrPasswordChosen refuses a setup link for a member who has chosen a
+// password: a setup link chooses the first one only.
+var ErrPasswordChosen = paywall.Errorf(paywall.Conflict, "the member has chosen a password already")
+
 // LinkMember returns the member a valid, unused link belongs to, without
 // using it: a mail scanner's GET must not burn the link.
 func (s *Store) LinkMember(ctx context.Context, hash []byte, purpose string) (int64, error) {
 	var member int64
 	err := s.db.QueryRowContext(ctx, `
-		SELECT member_id FROM links
-		WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?`,
+		SELECT l.member_id FROM links l JOIN members m ON m.id = l.member_id
+		WHERE l.token_hash = ? AND l.purpose = ? AND l.used_at IS NULL AND l.expires_at > ?
+			AND (l.purpose <> 'setup' OR m.password_hash IS NULL)`,
 		hash, purpose, s.now()).Scan(&member)
 	if isNoRows(err) {
 		return 0, errLinkInvalid
@@ -71,10 +87,17 @@ func (s *Store) SetPasswordWithLink(ctx context.Context, link []byte, pwHash []b
 		if member, _, err = s.useLink(ctx, tx, link, "setup"); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE members SET password_hash = ? WHERE id = ?`,
-			string(pwHash), member)
+		res, err := tx.ExecContext(ctx, `UPDATE members SET password_hash = ?
+			WHERE id = ? AND password_hash IS NULL`, string(pwHash), member)
 		if err != nil {
 			return fmt.Errorf("set password: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		if n == 0 {
+			return errLinkInvalid // chosen already, with another link: this one chooses no second
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE links SET used_at = ?
 			WHERE member_id = ? AND purpose = 'setup' AND used_at IS NULL`, s.now(), member)

@@ -85,6 +85,8 @@ func testSetupEndsOtherSetupLinks(t *testing.T, db storetest.DB) {
 	if _, hash, _ := s.PasswordHash(ctx, "ann@example.com"); string(hash) != "$2a$10$first" {
 		t.Errorf("password: got %q, want the first one", hash)
 	}
+	err = s.CreateLink(ctx, []byte("late"), ann, "setup", "", time.Hour)
+	wantKind(t, "a setup link made after the password was chosen", err, paywall.Conflict)
 	if m, err := s.LinkMember(ctx, []byte("signin"), "signin"); err != nil || m != ann {
 		t.Errorf("the member's sign-in link: %d, %v; want it still good", m, err)
 	}
