@@ -75,6 +75,9 @@ type subscriptionObject struct {
 	PauseCollection *struct {
 		Behavior string `json:"behavior"`
 	} `json:"pause_collection"` // null unless collection is paused
+	CancellationDetails struct {
+		Comment string `json:"comment"`
+	} `json:"cancellation_details"`
 }
 
 type invoiceObject struct {
@@ -163,6 +166,12 @@ func decodeSubscription(e paywall.Event, object []byte, cat paywall.Catalog,
 	case "customer.subscription.deleted":
 		c.Notice = &paywall.Notice{Kind: paywall.MailSubscriptionEnded,
 			CustomerID: sub.CustomerID, Cause: paywall.EndedCause(sub.ID)}
+		if o.CancellationDetails.Comment == duplicateComment {
+			// Cancelled by the duplicate check, whose own record owes the
+			// same duplicate mail: whichever is applied first sends it,
+			// and neither the "subscription ended" one.
+			c.Notice = duplicateNotice(sub)
+		}
 	case "customer.subscription.trial_will_end":
 		c.Notice = o.trialNotice(sub)
 	}

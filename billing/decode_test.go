@@ -235,6 +235,31 @@ func TestDecodeSubscription(t *testing.T) {
 	}
 }
 
+// TestDecodeDeletedDuplicate: Stripe's deleted event for a subscription
+// the duplicate check cancelled owes the duplicate mail, the same one the
+// check records, and no "subscription ended" mail; any other reason for a
+// cancellation owes the ended mail.
+func TestDecodeDeletedDuplicate(t *testing.T) {
+	object := func(comment string) string {
+		return `{"id":"sub_2","customer":"cus_1","status":"canceled",
+			"cancellation_details":{"comment":` + comment + `,"reason":"cancellation_requested"},
+			"items":{"data":[{"current_period_end":1752592000,"price":{"lookup_key":"pro_month"}}]}}`
+	}
+	got := decode(t, "customer.subscription.deleted",
+		object(`"paywall: duplicate of an earlier live subscription"`))
+	want := &paywall.Notice{Kind: paywall.MailDuplicate, CustomerID: "cus_1",
+		Cause: "duplicate:sub_2", Ends: "sub_2"}
+	if got.Notice == nil || *got.Notice != *want {
+		t.Errorf("deleted duplicate: notice %+v, want %+v", got.Notice, want)
+	}
+	for _, comment := range []string{`null`, `"too expensive"`} {
+		got := decode(t, "customer.subscription.deleted", object(comment))
+		if got.Notice == nil || got.Notice.Kind != paywall.MailSubscriptionEnded {
+			t.Errorf("deleted with comment %s: notice %+v, want subscription_ended", comment, got.Notice)
+		}
+	}
+}
+
 func TestDecodeInvoice(t *testing.T) {
 	want := &paywall.Invoice{ID: "in_1", CustomerID: "cus_1", SubscriptionID: "sub_1",
 		Number: "ABC-0001", Status: "paid", Amount: 900, Currency: "usd",

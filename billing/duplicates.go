@@ -138,6 +138,18 @@ func (d *Duplicates) created(ctx context.Context, id string) (int64, error) {
 	return s.Created, nil
 }
 
+// duplicateComment marks a subscription the duplicate check cancelled, in
+// its cancellation details, which Stripe's deleted event carries back.
+const duplicateComment = "paywall: duplicate of an earlier live subscription"
+
+// duplicateNotice is the mail telling the member their duplicate sub was
+// cancelled. It tells of the end too: the "subscription ended" notice
+// Stripe's deleted event for sub owes is settled by it (Ends).
+func duplicateNotice(sub paywall.Subscription) *paywall.Notice {
+	return &paywall.Notice{Kind: paywall.MailDuplicate, CustomerID: sub.CustomerID,
+		Cause: "duplicate:" + sub.ID, Ends: sub.ID}
+}
+
 // cancel cancels sub at once, refunds what its latest invoice collected,
 // records it canceled through the event code and queues the member's mail
 // in the same transaction, logging each outcome. Once Stripe has cancelled
@@ -148,7 +160,7 @@ func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger, sub paywall.S
 	params := &stripe.SubscriptionCancelParams{
 		Prorate: stripe.Bool(false),
 		CancellationDetails: &stripe.SubscriptionCancelCancellationDetailsParams{
-			Comment: stripe.String("paywall: duplicate of an earlier live subscription")},
+			Comment: stripe.String(duplicateComment)},
 	}
 	params.AddExpand("latest_invoice")
 	params.SetIdempotencyKey("cancel_duplicate_" + sub.ID)
@@ -168,10 +180,7 @@ func (d *Duplicates) cancel(ctx context.Context, log *slog.Logger, sub paywall.S
 	// Stripe's answer to a cancellation is the subscription canceled; the
 	// customer.subscription.deleted event will say the same later.
 	sub.Status, sub.Version = paywall.Canceled, d.Now().Unix()
-	// The duplicate mail tells of the end: Stripe's deleted event for it
-	// owes no "subscription ended" mail on top.
-	mail := &paywall.Notice{Kind: paywall.MailDuplicate, CustomerID: sub.CustomerID,
-		Cause: "duplicate:" + sub.ID, Ends: sub.ID}
+	mail := duplicateNotice(sub)
 	if _, err := d.Store.ApplyChange(ctx, paywall.Change{Subscription: &sub, Notice: mail}); err != nil {
 		log.Error("record cancelled duplicate subscription", "error", err,
 			"refunded", refunded, "unrefunded", unrefunded,

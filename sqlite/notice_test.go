@@ -46,6 +46,22 @@ func testDuplicateSettlesItsEnd(t *testing.T, db storetest.DB) {
 	if got := mailKinds(t, s, member); len(got) != 3 || got[2] != paywall.MailSubscriptionEnded {
 		t.Errorf("after the kept subscription's end: mails %v, want one subscription_ended more", got)
 	}
+
+	// Stripe's deleted event wins the race with the check's record: it
+	// carries paywall's cancellation comment, so billing decodes it to the
+	// same duplicate notice, and the record after it adds nothing.
+	bob := apply(t, s, "evt_buy_bob", purchase("cs_2", "cus_bob", "bob@example.test"))
+	bobDup := &paywall.Subscription{ID: "sub_bob_dup", CustomerID: "cus_bob", Status: paywall.Canceled,
+		PlanID: "pro", Version: start.Unix() + 10}
+	dupMail := &paywall.Notice{Kind: paywall.MailDuplicate, CustomerID: "cus_bob",
+		Cause: "duplicate:sub_bob_dup", Ends: "sub_bob_dup"}
+	apply(t, s, "evt_bob_dup_deleted", paywall.Change{Subscription: bobDup, Notice: dupMail})
+	if _, err := s.ApplyChange(ctx, paywall.Change{Subscription: bobDup, Notice: dupMail}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mailKinds(t, s, bob); len(got) != 2 || got[1] != paywall.MailDuplicate {
+		t.Errorf("deleted event before the check's record: mails %v, want setup and duplicate", got)
+	}
 }
 
 // mailKinds lists the kinds of member's mails in the outbox, oldest first.
