@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v84"
@@ -143,12 +144,49 @@ func compare(remote, locals []paywall.Subscription, linked map[string]int64) []D
 		out = append(out, Difference{Subscription: l.ID, Customer: l.CustomerID,
 			Field: "subscription", Local: string(l.Status), Stripe: "missing"})
 	}
+	out = append(out, duplicates(remote, linked)...)
 	slices.SortStableFunc(out, func(a, b Difference) int {
 		if a.Subscription != b.Subscription {
 			return cmp.Compare(a.Subscription, b.Subscription)
 		}
 		return cmp.Compare(a.Field, b.Field)
 	})
+	return out
+}
+
+// duplicates reports each member Stripe bills through more than one live
+// subscription, which checkout refuses and the duplicate check cancels when
+// the newer one's events come; one missed (PAYWALL_CANCEL_DUPLICATES off
+// then, or a cancellation Stripe refused) shows here, for a person to
+// settle in the Stripe Dashboard.
+func duplicates(remote []paywall.Subscription, linked map[string]int64) []Difference {
+	live := map[int64][]paywall.Subscription{}
+	var members []int64
+	for _, r := range remote {
+		m, ok := linked[r.CustomerID]
+		if !ok || !r.Status.Live() {
+			continue
+		}
+		if len(live[m]) == 0 {
+			members = append(members, m)
+		}
+		live[m] = append(live[m], r)
+	}
+	var out []Difference
+	for _, m := range members {
+		subs := live[m]
+		if len(subs) < 2 {
+			continue
+		}
+		slices.SortFunc(subs, func(a, b paywall.Subscription) int { return cmp.Compare(a.ID, b.ID) })
+		ids := make([]string, len(subs))
+		for i, s := range subs {
+			ids[i] = s.ID
+		}
+		out = append(out, Difference{Subscription: subs[0].ID, Customer: subs[0].CustomerID,
+			Field: "duplicate", Local: fmt.Sprintf("member %d", m),
+			Stripe: fmt.Sprintf("%d live subscriptions: %s", len(subs), strings.Join(ids, ", "))})
+	}
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,32 @@ func TestHandledEventsDecode(t *testing.T) {
 		if err != nil || c.Empty() {
 			t.Errorf("%s: change %+v, error %v; subscribing to it would be noise", typ, c, err)
 		}
+	}
+}
+
+// TestReconcileReportsDuplicates: a member Stripe bills through two live
+// subscriptions, of one customer or two, is reported, for a person; a
+// member with one live and one ended subscription, or an unknown
+// customer's subscriptions, are not.
+func TestReconcileReportsDuplicates(t *testing.T) {
+	sub := func(id, customer string, st paywall.Status) paywall.Subscription {
+		return paywall.Subscription{ID: id, CustomerID: customer, Status: st, PlanID: "pro"}
+	}
+	remote := []paywall.Subscription{
+		sub("sub_b2", "cus_b2", paywall.Active), sub("sub_b1", "cus_b1", paywall.PastDue),
+		sub("sub_a1", "cus_a", paywall.Active), sub("sub_a0", "cus_a", paywall.Canceled),
+		sub("sub_x1", "cus_x", paywall.Active), sub("sub_x2", "cus_x", paywall.Active),
+	}
+	linked := map[string]int64{"cus_a": 1, "cus_b1": 2, "cus_b2": 2}
+	var got []Difference
+	for _, d := range compare(remote, remote, linked) {
+		if d.Field == "duplicate" {
+			got = append(got, d)
+		}
+	}
+	want := []Difference{{Subscription: "sub_b1", Customer: "cus_b1", Field: "duplicate",
+		Local: "member 2", Stripe: "2 live subscriptions: sub_b1, sub_b2"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("duplicates reported %+v, want %+v", got, want)
 	}
 }
