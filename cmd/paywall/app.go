@@ -318,6 +318,20 @@ func (a *App) listen(ctx context.Context) {
 	}
 }
 
+// openMigrated opens the configured database with every migration
+// applied, as the commands that read or change its rows need it.
+func openMigrated(ctx context.Context, cfg config.Config) (*sqlite.Store, error) {
+	store, err := openStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
 // openStore opens the configured database; a failure is one line naming
 // the variable, as every configuration error is.
 func openStore(cfg config.Config) (*sqlite.Store, error) {

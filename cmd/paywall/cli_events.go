@@ -32,14 +32,11 @@ func events(ctx context.Context, c *cli, args []string) error {
 	if sub == "send" {
 		return eventsSend(ctx, c, args)
 	}
-	store, err := openStore(c.cfg)
+	store, err := openMigrated(ctx, c.cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if _, err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	switch sub {
 	case "list":
 		return eventsList(ctx, c, store, args)
@@ -203,14 +200,11 @@ func sendSecret(ctx context.Context, c *cli) (string, error) {
 	if len(c.cfg.WebhookSecrets) > 0 {
 		return c.cfg.WebhookSecrets[0], nil
 	}
-	store, err := openStore(c.cfg)
+	store, err := openMigrated(ctx, c.cfg)
 	if err != nil {
 		return "", err
 	}
 	defer store.Close()
-	if _, err := store.Migrate(ctx); err != nil {
-		return "", err
-	}
 	return store.Setting(ctx, "simulated_webhook_secret", billing.NewSecret())
 }
 

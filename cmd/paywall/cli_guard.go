@@ -154,18 +154,11 @@ func explainReader(ctx context.Context, c *cli, r *paywall.Rule, email string) e
 		return err
 	}
 	defer store.Close()
-	m, err := store.MemberByEmail(ctx, email)
-	if paywall.KindOf(err) == paywall.NotFound {
-		return fmt.Errorf("no member with the email %s", email)
-	}
+	m, err := memberOf(ctx, store, email)
 	if err != nil {
 		return err
 	}
-	subs, err := store.Subscriptions(ctx, m.ID)
-	if err != nil {
-		return err
-	}
-	grants, err := store.Grants(ctx, m.ID)
+	subs, grants, err := holdings(ctx, store, m.ID)
 	if err != nil {
 		return err
 	}

@@ -18,14 +18,11 @@ func mailCmd(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: mail needs list or retry", errUsage)
 	}
-	store, err := openStore(c.cfg)
+	store, err := openMigrated(ctx, c.cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if _, err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	switch args[0] {
 	case "list":
 		return mailList(ctx, c, store, args[1:])

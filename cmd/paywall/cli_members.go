@@ -37,14 +37,11 @@ func membersCmd(ctx context.Context, c *cli, args []string) error {
 			return fmt.Errorf("%w: %s", errUsage, membersUsage)
 		}
 	}
-	store, err := openStore(c.cfg)
+	store, err := openMigrated(ctx, c.cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if _, err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	return sub(ctx, c, store, args[1:])
 }
 
@@ -128,6 +125,16 @@ func memberOf(ctx context.Context, store *sqlite.Store, email string) (paywall.M
 	return m, err
 }
 
+// holdings returns what the member's access is decided from.
+func holdings(ctx context.Context, store *sqlite.Store, member int64) ([]paywall.Subscription, []paywall.Grant, error) {
+	subs, err := store.Subscriptions(ctx, member)
+	if err != nil {
+		return nil, nil, err
+	}
+	grants, err := store.Grants(ctx, member)
+	return subs, grants, err
+}
+
 func membersShow(ctx context.Context, c *cli, store *sqlite.Store, args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("%w: members show EMAIL", errUsage)
@@ -136,11 +143,7 @@ func membersShow(ctx context.Context, c *cli, store *sqlite.Store, args []string
 	if err != nil {
 		return err
 	}
-	subs, err := store.Subscriptions(ctx, m.ID)
-	if err != nil {
-		return err
-	}
-	grants, err := store.Grants(ctx, m.ID)
+	subs, grants, err := holdings(ctx, store, m.ID)
 	if err != nil {
 		return err
 	}

@@ -133,14 +133,11 @@ func reconcile(ctx context.Context, c *cli, args []string) error {
 	}); err != nil {
 		return err
 	}
-	store, err := openStore(c.cfg)
+	store, err := openMigrated(ctx, c.cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if _, err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	st := newStripe(c.cfg, c.stripeHTTP)
 	rec, err := st.Reconcile(ctx, store, c.cfg.Catalog, time.Now(), dryRun)
 	if err != nil {
