@@ -121,7 +121,8 @@ func (s *Store) ensureSetupMail(ctx context.Context, tx *txn, member int64) erro
 	}
 	// A member a grant created was welcomed with a setup link of its own,
 	// which may have expired or never arrived: the purchase mails one too.
-	// Whichever is used first ends the other (SetPasswordWithLink).
+	// Whichever is used first chooses the password; the other then chooses
+	// none (SetPasswordWithLink).
 	return s.enqueueMail(ctx, tx, member, paywall.MailSetup, "member:"+strconv.FormatInt(member, 10))
 }
 

@@ -77,9 +77,9 @@ func (s *Store) useLink(ctx context.Context, tx *txn, hash []byte, purpose strin
 }
 
 // SetPasswordWithLink uses a setup link: it marks the link used, sets the
-// member's password hash and opens a session, all or nothing. The member's
-// other setup links die with it: a setup link chooses the first password,
-// and one mailed for an earlier purchase or a grant must not choose another.
+// member's password hash and opens a session, all or nothing. A setup link
+// chooses the first password only: once one is chosen, the member's other
+// setup links (an earlier purchase's, a grant's) choose none.
 func (s *Store) SetPasswordWithLink(ctx context.Context, link []byte, pwHash []byte, session []byte, ttl time.Duration) (int64, error) {
 	var member int64
 	err := s.tx(ctx, func(tx *txn) error {
@@ -98,11 +98,6 @@ func (s *Store) SetPasswordWithLink(ctx context.Context, link []byte, pwHash []b
 		}
 		if n == 0 {
 			return errLinkInvalid // chosen already, with another link: this one chooses no second
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE links SET used_at = ?
-			WHERE member_id = ? AND purpose = 'setup' AND used_at IS NULL`, s.now(), member)
-		if err != nil {
-			return fmt.Errorf("end other setup links: %w", err)
 		}
 		return s.insertSession(ctx, tx, session, member, ttl)
 	})
