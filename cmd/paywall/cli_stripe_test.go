@@ -185,6 +185,32 @@ func TestSetupWebhook(t *testing.T) {
 	}
 }
 
+// staleStore migrates the database at db and gives it a member owning
+// stripe-mock's customer, whose subscription it holds as past_due on elite:
+// what reconcile finds differing from Stripe.
+func staleStore(t *testing.T, db string) *sqlite.Store {
+	t.Helper()
+	store, err := sqlite.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ctx := context.Background()
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.ApplyChange(ctx, paywall.Change{Purchase: &paywall.Purchase{
+		SessionID: "cs_local", CustomerID: mockCustomer, Email: "member@example.test", Paid: true}}); err != nil {
+		t.Fatal(err)
+	}
+	stale := paywall.Subscription{ID: mockSubscription, CustomerID: mockCustomer,
+		Status: paywall.PastDue, PlanID: "elite", Version: 1}
+	if _, err := store.ApplyChange(ctx, paywall.Change{Subscription: &stale}); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
 // TestReconcile makes local state differ from the subscription stripe-mock
 // lists, prints the differences without touching anything, then repairs
 // them through the event code, after which only what Stripe does not know
@@ -192,30 +218,14 @@ func TestSetupWebhook(t *testing.T) {
 func TestReconcile(t *testing.T) {
 	api := startStripeMock(t)
 	s := newStripeCLI(t, api, "testdata/plans.toml")
-	store, err := sqlite.Open(s.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := staleStore(t, s.db)
 	ctx := context.Background()
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// stripe-mock's one customer and subscription: active, set to cancel.
-	const customer, sub = "cus_QXg1o8vcGmoR32", "sub_1Pgc6rB7WZ01zgkWNy0Cn5nw"
-	if _, err := store.ApplyChange(ctx, paywall.Change{Purchase: &paywall.Purchase{
-		SessionID: "cs_local", CustomerID: customer, Email: "member@example.test", Paid: true}}); err != nil {
-		t.Fatal(err)
-	}
-	stale := paywall.Subscription{ID: sub, CustomerID: customer, Status: paywall.PastDue,
-		PlanID: "elite", Version: 1}
-	orphan := paywall.Subscription{ID: "sub_only_here", CustomerID: customer,
+	orphan := paywall.Subscription{ID: "sub_only_here", CustomerID: mockCustomer,
 		Status: paywall.Active, PlanID: "basic", Version: 1}
-	for _, l := range []paywall.Subscription{stale, orphan} {
-		if _, err := store.ApplyChange(ctx, paywall.Change{Subscription: &l}); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := store.ApplyChange(ctx, paywall.Change{Subscription: &orphan}); err != nil {
+		t.Fatal(err)
 	}
+	const sub = mockSubscription
 
 	dry := s.run(t, "reconcile", "--dry-run")
 	wantLines(t, "reconcile --dry-run", dry,

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/paywall/paywall"
-	"github.com/paywall/paywall/sqlite"
 )
 
 // TestServeReconciles: serve with a reconcile interval repairs, on its
@@ -16,26 +15,9 @@ import (
 func TestServeReconciles(t *testing.T) {
 	api := startStripeMock(t)
 	db := filepath.Join(t.TempDir(), "paywall.db")
-	store, err := sqlite.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := staleStore(t, db)
 	ctx := context.Background()
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// stripe-mock's one customer and subscription, active; ours says past_due.
-	const customer, sub = "cus_QXg1o8vcGmoR32", "sub_1Pgc6rB7WZ01zgkWNy0Cn5nw"
-	if _, err := store.ApplyChange(ctx, paywall.Change{Purchase: &paywall.Purchase{
-		SessionID: "cs_local", CustomerID: customer, Email: "member@example.test", Paid: true}}); err != nil {
-		t.Fatal(err)
-	}
-	stale := paywall.Subscription{ID: sub, CustomerID: customer, Status: paywall.PastDue,
-		PlanID: "elite", Version: 1}
-	if _, err := store.ApplyChange(ctx, paywall.Change{Subscription: &stale}); err != nil {
-		t.Fatal(err)
-	}
+	const sub = mockSubscription
 
 	rec := &recorder{}
 	app := startApp(t, map[string]string{

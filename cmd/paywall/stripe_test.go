@@ -23,6 +23,14 @@ const (
 	testSecret = "whsec_paywall_e2e_secret"
 )
 
+// stripe-mock's fixtures: the buyer's address of its Checkout Session, its
+// one customer and that customer's one subscription (active, set to cancel).
+const (
+	mockBuyer        = "example@example.com"
+	mockCustomer     = "cus_QXg1o8vcGmoR32"
+	mockSubscription = "sub_1Pgc6rB7WZ01zgkWNy0Cn5nw"
+)
+
 // missing skips a test that needs a component the machine lacks, except
 // under CI=true, where a missing component is a failure.
 func missing(t *testing.T, format string, args ...any) {

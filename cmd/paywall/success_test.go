@@ -11,13 +11,6 @@ import (
 	"github.com/paywall/paywall"
 )
 
-// stripe-mock's Checkout Session fixture: its buyer's address and the
-// customer of its expanded subscription fixture.
-const (
-	mockBuyer    = "example@example.com"
-	mockCustomer = "cus_QXg1o8vcGmoR32"
-)
-
 // completeSession makes stripe-mock's open one-time Checkout Session the
 // completed subscription checkout of its own subscription fixture's
 // customer, with paymentStatus, and that subscription a live elite one.
