@@ -36,12 +36,20 @@ func TestPlansPriceIDs(t *testing.T) {
 	t.Run("stripe", func(t *testing.T) {
 		api := startStripeMock(t)
 		app := startBillingApp(t, api, nil)
-		prices := 0
+		// stripe-mock answers every price list with its one price fixture.
+		listed, _ := fixture(t, api, "/v1/prices")["data"].([]any)
+		if len(listed) == 0 {
+			t.Fatal("stripe-mock lists no price")
+		}
+		stripeID, _ := listed[0].(map[string]any)["id"].(string)
+		prices, keys := 0, map[string]bool{}
 		for _, p := range getPlans(t, app.testApp) {
 			for _, pr := range p.Prices {
 				prices++
-				if pr.ID == nil || *pr.ID == "" || pr.LookupKey == "" || pr.Amount == 0 || pr.Currency == "" {
-					t.Errorf("plan %s price %+v: want an ID, lookup key, amount and currency", p.ID, pr)
+				keys[pr.LookupKey] = true
+				if pr.ID == nil || *pr.ID != stripeID || pr.LookupKey == "" || pr.Amount == 0 || pr.Currency == "" {
+					t.Errorf("plan %s price %+v: want Stripe's ID %s, a lookup key, amount and currency",
+						p.ID, pr, stripeID)
 				}
 			}
 		}
@@ -49,8 +57,14 @@ func TestPlansPriceIDs(t *testing.T) {
 		if prices == 0 || len(calls) != prices {
 			t.Fatalf("%d prices looked up with %d Stripe calls, want one each", prices, len(calls))
 		}
-		if got := calls[0].form.Get("lookup_keys[0]"); got == "" {
-			t.Errorf("price looked up without a lookup key: %v", calls[0].form)
+		for _, c := range calls {
+			if k := c.form.Get("lookup_keys[0]"); !keys[k] || c.form.Get("active") != "true" {
+				t.Errorf("price looked up with %v, want an active price by one of the plans' keys", c.form)
+			}
+			delete(keys, c.form.Get("lookup_keys[0]"))
+		}
+		if len(keys) != 0 {
+			t.Errorf("lookup keys never asked for: %v", keys)
 		}
 		getPlans(t, app.testApp)
 		if n := len(app.rec.find("GET", "/v1/prices")); n != prices {
