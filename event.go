@@ -156,11 +156,6 @@ func ParseTrialCause(cause string) (subscription string, end time.Time, ok bool)
 // subscription sub owes.
 func EndedCause(sub string) string { return "subscription:" + sub }
 
-// EndedSubscription returns the subscription an EndedCause names.
-func EndedSubscription(cause string) (string, bool) {
-	return strings.CutPrefix(cause, "subscription:")
-}
-
 // StripePrice is a price as Stripe reports it in price events.
 type StripePrice struct {
 	ID        string

@@ -64,8 +64,8 @@ func (w duplicateWatch) ApplyEvent(ctx context.Context, id string, c paywall.Cha
 // brought the news is applied and marked processed already, so the worker
 // does not take it up again. A cancellation Stripe refused is tried again
 // only when a later event brings news of the duplicate (its checkout, an
-// update); reconcile does not check for duplicates, so the error log asks a
-// person to cancel it meanwhile.
+// update); reconcile only reports a member with two live subscriptions, so
+// the error log asks a person to cancel it meanwhile.
 func (d *Duplicates) Check(ctx context.Context, customer, subscription string) {
 	log := d.Log.With("customer_id", customer, "subscription_id", subscription)
 	member, err := d.Store.MemberOfCustomer(ctx, customer)
