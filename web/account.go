@@ -139,8 +139,15 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) signInWithLink(w http.ResponseWriter, r *http.Request, token string) error {
 	session, err := s.Accounts.SignInWithLink(r.Context(), token)
+	return s.linkUsed(w, r, "sign-in", session, err)
+}
+
+// linkUsed answers the POST that used a link of kind what: a link that
+// was used, has expired or never existed gets the page that sends a new
+// one; a used one, a fresh session and the dashboard.
+func (s *Server) linkUsed(w http.ResponseWriter, r *http.Request, what, session string, err error) error {
 	if paywall.KindOf(err) == paywall.NotFound {
-		s.linkExpired(w, r, "sign-in")
+		s.linkExpired(w, r, what)
 		return nil
 	}
 	if err != nil {
@@ -208,18 +215,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) error {
 			Message: paywall.MessageOf(err), Email: m.Email, Token: token, MinPassword: minPassword})
 		return nil
 	}
-	if paywall.KindOf(err) == paywall.NotFound {
-		s.linkExpired(w, r, "setup")
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.startSession(w, r, session); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
-	return nil
+	return s.linkUsed(w, r, "setup", session, err)
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
