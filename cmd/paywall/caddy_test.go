@@ -507,10 +507,14 @@ func checkClientAddress(t *testing.T, proxy *testApp, from, other string) {
 	}
 }
 
-// sendFrom is sendOnce with a body, from a local address of choice.
+// sendFrom sends one request exactly as written, target unnormalised, with
+// body, from the local address from ("" for any), and reads the answer.
 func sendFrom(t *testing.T, addr, from, method, target string, header map[string]string, body string) rawResponse {
 	t.Helper()
-	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
 	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"io/fs"
-	"net"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -203,34 +201,14 @@ func send(t *testing.T, app *testApp, method, target string, header map[string]s
 
 func sendOnce(t *testing.T, app *testApp, method, target string, header map[string]string, cookie string) rawResponse {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", app.addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	var req bytes.Buffer
-	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: paywall.test\r\nConnection: close\r\n", method, target)
 	if cookie != "" {
-		fmt.Fprintf(&req, "Cookie: %s\r\n", cookie)
+		header = maps.Clone(header)
+		if header == nil {
+			header = map[string]string{}
+		}
+		header["Cookie"] = cookie
 	}
-	for k, v := range header {
-		fmt.Fprintf(&req, "%s: %s\r\n", k, v)
-	}
-	req.WriteString("\r\n")
-	if _, err := conn.Write(req.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
-	if err != nil {
-		t.Fatalf("%s %q: %v", method, target, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rawResponse{status: resp.StatusCode, header: resp.Header, body: body}
+	return sendFrom(t, app.addr, "", method, target, header, "")
 }
 
 // becomeMember buys plan through the simulated checkout, sets a password
